@@ -1,0 +1,5 @@
+"""Imports every application package so that their export builders are registered."""
+
+import lamina.collab  # noqa: F401
+import lamina.tabular  # noqa: F401
+import lamina.vision  # noqa: F401

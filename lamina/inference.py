@@ -1,0 +1,28 @@
+"""`load_learner`: rebuild an exported Learner for inference, safely."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lamina.core.registry import lookup
+from lamina.train.export import read_export
+
+
+def load_learner(path: str | Path, device: torch.device | str | None = None) -> Any:
+    """Rebuild a Learner written by `learn.export(path)`.
+
+    The file is parsed as tensors and JSON only: architecture, transforms and decoding are looked
+    up by name in lamina's registry, so opening a file never runs code from it. Unknown names,
+    missing or mis-shaped tensors, bad JSON and newer format versions raise a clear error.
+    """
+    import lamina.applications  # noqa: F401  (registers every application's builder)
+
+    spec, tensors = read_export(path)
+    try:
+        builder = lookup("app", spec["app"])
+    except KeyError as error:
+        raise ValueError(f"{path}: {error.args[0]}") from None
+    return builder(spec, tensors, torch.device(device) if device is not None else None)

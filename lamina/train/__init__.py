@@ -1,0 +1,1 @@
+"""The training layer: the Learner and its loop, callbacks, metrics and losses."""

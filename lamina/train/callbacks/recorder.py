@@ -1,0 +1,132 @@
+"""`Recorder`: losses, hyper-parameters and metrics over training, and the epoch table."""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Any
+
+import torch
+
+from lamina.optim.hyper import get_hyper, has_hyper
+from lamina.train.callback import Callback
+
+
+class Recorder(Callback):
+    """Records each training batch's loss and hyper-parameters, and each epoch's losses and
+    metrics. Losses stay on the device until read, so recording never forces a sync."""
+
+    order = 50
+
+    def __init__(self) -> None:
+        self.values: list[list[float]] = []
+        self.hps: dict[str, list[float]] = {}
+        self._losses: list[torch.Tensor] = []
+        self._valid_active = False
+        self._last: list[float] = []
+
+    @property
+    def metric_names(self) -> list[str]:
+        """Column names of the epoch table."""
+        names = [metric.name for metric in self.learn.metrics]
+        return ["epoch", "train_loss", "valid_loss", *names, "time"]
+
+    @property
+    def losses(self) -> list[float]:
+        """Every training batch's loss since the fit started."""
+        return torch.stack(self._losses).float().cpu().tolist() if self._losses else []
+
+    def before_fit(self) -> None:
+        self.values, self.hps, self._losses = [], {}, []
+
+    def before_epoch(self) -> None:
+        self._epoch_start = time.perf_counter()
+        self._epoch_first_loss = len(self._losses)
+        self._last = []
+
+    def after_batch(self) -> None:
+        learn = self.learn
+        if learn.loss is None or not learn.yb:
+            return
+        if learn.training:
+            if not learn.in_fit:
+                return
+            self._losses.append(learn.loss)
+            opt = learn.opt
+            for name in ("lr", "mom"):
+                if has_hyper(opt, name):
+                    self.hps.setdefault(name, []).append(get_hyper(opt, name)[-1])
+        elif self._valid_active:
+            n = len(learn.yb[0]) if hasattr(learn.yb[0], "__len__") else 1
+            self._valid_loss = self._valid_loss + learn.loss.float() * n
+            self._valid_count += n
+            pred, targ = learn.pred, learn.yb[0] if len(learn.yb) == 1 else learn.yb
+            for metric in learn.metrics:
+                metric.update(pred, targ)
+
+    def before_validate(self) -> None:
+        self._valid_active = True
+        self._valid_loss: torch.Tensor | float = 0.0
+        self._valid_count = 0
+        for metric in self.learn.metrics:
+            metric.reset()
+
+    def after_validate(self) -> None:
+        self._valid_active = False
+        loss = float(self._valid_loss / self._valid_count) if self._valid_count else math.nan
+        self._last = [loss, *[metric.value for metric in self.learn.metrics]]
+
+    def after_epoch(self) -> None:
+        epoch_losses = self._losses[self._epoch_first_loss :]
+        train_loss = float(torch.stack(epoch_losses).float().mean()) if epoch_losses else math.nan
+        valid = self._last or [math.nan] * (1 + len(self.learn.metrics))
+        elapsed = time.perf_counter() - self._epoch_start
+        self.values.append([self.learn.epoch, train_loss, *valid, elapsed])
+
+    def last_values(self) -> list[float]:
+        """The latest validation loss and metrics."""
+        return list(self._last)
+
+    def smooth_loss(self, window: int = 20) -> float:
+        """Mean of the last `window` training losses (reads the device once)."""
+        recent = self._losses[-window:]
+        return float(torch.stack(recent).float().mean()) if recent else math.nan
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"values": self.values, "hps": self.hps, "losses": self.losses}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.values = [list(row) for row in state.get("values", [])]
+        self.hps = {key: list(value) for key, value in state.get("hps", {}).items()}
+        self._losses = [torch.tensor(loss) for loss in state.get("losses", [])]
+
+    def plot_loss(self, skip_start: int = 5, with_valid: bool = True) -> Any:
+        """Plot training loss per batch (and validation loss per epoch); returns the figure."""
+        import matplotlib.pyplot as plt
+
+        fig, ax = plt.subplots()
+        losses = self.losses
+        ax.plot(range(skip_start, len(losses)), losses[skip_start:], label="train")
+        if with_valid and self.values:
+            per_epoch = len(losses) / max(len(self.values), 1)
+            ax.plot(
+                [per_epoch * (i + 1) for i in range(len(self.values))],
+                [row[2] for row in self.values],
+                label="valid",
+            )
+        ax.set_xlabel("batch")
+        ax.set_ylabel("loss")
+        ax.legend()
+        return fig
+
+    def plot_sched(self) -> Any:
+        """Plot the recorded hyper-parameters (lr, momentum) per batch; returns the figure."""
+        import matplotlib.pyplot as plt
+
+        fig, axes = plt.subplots(1, max(len(self.hps), 1), figsize=(6 * max(len(self.hps), 1), 4))
+        axes = [axes] if not hasattr(axes, "__len__") else axes
+        for ax, (name, values) in zip(axes, self.hps.items(), strict=False):
+            ax.plot(values)
+            ax.set_title(name)
+            ax.set_xlabel("batch")
+        return fig

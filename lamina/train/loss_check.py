@@ -1,0 +1,67 @@
+"""Calling the loss with errors that name the culprit, and choosing a loss from the data."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch import nn
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, torch.Tensor):
+        return f"tensor of shape {tuple(value.shape)} and dtype {value.dtype}"
+    if isinstance(value, (tuple, list)):
+        return f"{type(value).__name__} of [{', '.join(_describe(item) for item in value)}]"
+    return type(value).__name__
+
+
+def loss_name(loss_func: Callable) -> str:
+    """A readable name for a loss function or module."""
+    return getattr(loss_func, "__name__", type(loss_func).__name__)
+
+
+def call_loss(loss_func: Callable, pred: Any, targets: tuple) -> torch.Tensor:
+    """`loss_func(pred, *targets)`, re-raising a failure with the shapes and dtypes involved."""
+    try:
+        loss = loss_func(pred, *targets)
+    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        target = targets[0] if len(targets) == 1 else targets
+        raise ValueError(
+            f"the loss {loss_name(loss_func)} cannot pair the model output ({_describe(pred)}) "
+            f"with the target ({_describe(target)}): {error}"
+        ) from error
+    if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
+        raise ValueError(
+            f"the loss {loss_name(loss_func)} must return a single-element tensor, got "
+            f"{_describe(loss)}"
+        )
+    return loss
+
+
+def default_loss_for(dls: Any) -> Callable:
+    """The loss the data asks for (`dls.loss_func`), else one inferred from a target's dtype."""
+    loss_func = getattr(dls, "loss_func", None)
+    if loss_func is not None:
+        return loss_func
+    batch = dls.one_batch()
+    n_inp = getattr(dls, "n_inp", 1)
+    target = batch[n_inp] if isinstance(batch, (tuple, list)) and len(batch) > n_inp else None
+    if not isinstance(target, torch.Tensor):
+        raise ValueError("cannot infer a loss from batches without a tensor target: pass loss_func")
+    if not target.is_floating_point():
+        return nn.CrossEntropyLoss()
+    return nn.MSELoss()
+
+
+def activation_for(loss_func: Callable) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """The activation that turns model outputs into probabilities for this loss, if any."""
+    explicit = getattr(loss_func, "activation", None)
+    if explicit is not None:
+        return explicit
+    if isinstance(loss_func, nn.CrossEntropyLoss):
+        return lambda pred: torch.softmax(pred, dim=-1)
+    if isinstance(loss_func, nn.BCEWithLogitsLoss):
+        return torch.sigmoid
+    return None
