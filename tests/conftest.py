@@ -1,0 +1,27 @@
+"""Shared test fixtures: fixed seeds and a silent progress display."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+import torch
+
+SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+
+
+@pytest.fixture(autouse=True)
+def _seeded() -> None:
+    torch.manual_seed(0)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
+    skip_shared = pytest.mark.skip(reason="../shared/datasets is absent")
+    for item in items:
+        if "gpu" in item.keywords and not torch.cuda.is_available():
+            item.add_marker(skip_gpu)
+        if "shared" in item.keywords and not SHARED_DATASETS.is_dir():
+            item.add_marker(skip_shared)
+    os.environ.setdefault("LAMINA_TEST", "1")
