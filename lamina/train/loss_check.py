@@ -41,10 +41,17 @@ def call_loss(loss_func: Callable, pred: Any, targets: tuple) -> torch.Tensor:
 
 
 def default_loss_for(dls: Any) -> Callable:
-    """The loss the data asks for (`dls.loss_func`), else one inferred from a target's dtype."""
-    loss_func = getattr(dls, "loss_func", None)
-    if loss_func is not None:
-        return loss_func
+    """The loss the data asks for, else one inferred from a target's dtype.
+
+    DataLoaders built from blocks name their loss (`dls.loss_name`, a registered loss, with
+    `dls.loss_kwargs`), since the data layer sits below the losses.
+    """
+    loss_name_ = getattr(dls, "loss_name", None)
+    if loss_name_ is not None:
+        import lamina.train.losses  # noqa: F401  (registers the losses)
+        from lamina.core.registry import lookup
+
+        return lookup("loss", loss_name_)(**getattr(dls, "loss_kwargs", {}))
     batch = dls.one_batch()
     n_inp = getattr(dls, "n_inp", 1)
     target = batch[n_inp] if isinstance(batch, (tuple, list)) and len(batch) > n_inp else None
