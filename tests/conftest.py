@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -24,4 +23,3 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(skip_gpu)
         if "shared" in item.keywords and not SHARED_DATASETS.is_dir():
             item.add_marker(skip_shared)
-    os.environ.setdefault("LAMINA_TEST", "1")

@@ -39,7 +39,13 @@ def save_tensors_json(
     """Write `tensors` and the JSON-able `info` to one safetensors file, atomically."""
     from safetensors.torch import save_file
 
-    contiguous = {key: value.detach().contiguous().cpu() for key, value in tensors.items()}
+    contiguous, seen = {}, set()
+    for key, value in tensors.items():
+        value = value.detach().cpu().contiguous()
+        if value.untyped_storage().data_ptr() in seen and value.numel():
+            value = value.clone()  # safetensors refuses tensors that share memory (tied weights)
+        seen.add(value.untyped_storage().data_ptr())
+        contiguous[key] = value
     with atomic_path(path) as temporary:
         save_file(contiguous, str(temporary), metadata={METADATA_KEY: json.dumps(info)})
     return Path(path)

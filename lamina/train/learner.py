@@ -109,7 +109,7 @@ class Learner:
         self.cbs: list[Callback] = []
         self.training, self.in_fit = False, False
         self.epoch, self.n_epoch, self.iter, self.n_iter = 0, 0, 0, 0
-        self.train_iter, self.pct_train, self.epochs_done = 0, 0.0, 0
+        self.train_iter, self.pct_train, self.epochs_done, self.start_epoch = 0, 0.0, 0, 0
         self.xb: tuple = ()
         self.yb: tuple = ()
         self.pred: Any = None
@@ -236,6 +236,7 @@ class Learner:
         self._run_phase(self.dls.train, "train", CancelTrain)
         if self.dls.valid is not None:
             self._run_phase(self.dls.valid, "validate", CancelValidate)
+        self.epochs_done = self.epoch + 1  # already true in after_epoch, e.g. for checkpoints
 
     def _run_phase(self, dl: Iterable, name: str, cancel: type[Exception]) -> None:
         self.dl, self.n_iter = dl, _checked_len(dl, name)
@@ -273,7 +274,7 @@ class Learner:
         self("after_pred")
         if not self.yb:
             return
-        self.loss_grad = call_loss(self.loss_func, self.pred, self.yb)
+        self.loss_grad = call_loss(self.loss_func, self.pred, self.yb, check=self.iter == 0)
         self.loss = self.loss_grad.detach()
         self("after_loss")
         if not self.training:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -22,11 +23,20 @@ def loss_name(loss_func: Callable) -> str:
     return getattr(loss_func, "__name__", type(loss_func).__name__)
 
 
-def call_loss(loss_func: Callable, pred: Any, targets: tuple) -> torch.Tensor:
-    """`loss_func(pred, *targets)`, re-raising a failure with the shapes and dtypes involved."""
+def call_loss(loss_func: Callable, pred: Any, targets: tuple, check: bool = False) -> torch.Tensor:
+    """`loss_func(pred, *targets)`, re-raising a failure with the shapes and dtypes involved.
+
+    With `check`, warnings about silently broadcast shapes (as torch's MSE gives) become errors
+    too; the loop asks for this on the first batch of each epoch only.
+    """
     try:
-        loss = loss_func(pred, *targets)
-    except (RuntimeError, ValueError, IndexError, TypeError) as error:
+        if check:
+            with warnings.catch_warnings():
+                warnings.filterwarnings("error", message=".*size.*", category=UserWarning)
+                loss = loss_func(pred, *targets)
+        else:
+            loss = loss_func(pred, *targets)
+    except (RuntimeError, ValueError, IndexError, TypeError, UserWarning) as error:
         target = targets[0] if len(targets) == 1 else targets
         raise ValueError(
             f"the loss {loss_name(loss_func)} cannot pair the model output ({_describe(pred)}) "

@@ -23,6 +23,8 @@ class Recorder(Callback):
         self.hps: dict[str, list[float]] = {}
         self._losses: list[torch.Tensor] = []
         self._valid_active = False
+        self._valid_loss: torch.Tensor | float = 0.0
+        self._valid_count = 0
         self._last: list[float] = []
 
     @property
@@ -37,7 +39,8 @@ class Recorder(Callback):
         return torch.stack(self._losses).float().cpu().tolist() if self._losses else []
 
     def before_fit(self) -> None:
-        self.values, self.hps, self._losses = [], {}, []
+        if self.learn.start_epoch == 0:  # a resumed fit keeps the history loaded with it
+            self.values, self.hps, self._losses = [], {}, []
 
     def before_epoch(self) -> None:
         self._epoch_start = time.perf_counter()
@@ -66,12 +69,13 @@ class Recorder(Callback):
 
     def before_validate(self) -> None:
         self._valid_active = True
-        self._valid_loss: torch.Tensor | float = 0.0
-        self._valid_count = 0
+        self._valid_loss, self._valid_count = 0.0, 0
         for metric in self.learn.metrics:
             metric.reset()
 
     def after_validate(self) -> None:
+        if not self._valid_active:  # validation was cancelled before it began
+            return
         self._valid_active = False
         loss = float(self._valid_loss / self._valid_count) if self._valid_count else math.nan
         self._last = [loss, *[metric.value for metric in self.learn.metrics]]
