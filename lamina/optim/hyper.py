@@ -12,7 +12,8 @@ import numpy as np
 import torch
 
 
-def _key(group: dict, name: str) -> tuple[str, int | None]:
+def hyper_key(group: dict, name: str) -> tuple[str, int | None]:
+    """Where `name` lives in a torch parameter group: (key, index within a tuple value or None)."""
     if name == "lr":
         return "lr", None
     if name == "wd":
@@ -35,7 +36,7 @@ def has_hyper(opt: torch.optim.Optimizer, name: str) -> bool:
     """Whether every parameter group of `opt` has hyper-parameter `name`."""
     try:
         for group in opt.param_groups:
-            _key(group, name)
+            hyper_key(group, name)
     except KeyError:
         return False
     return True
@@ -45,7 +46,7 @@ def get_hyper(opt: torch.optim.Optimizer, name: str) -> list[float]:
     """The value of `name` in each parameter group."""
     values = []
     for group in opt.param_groups:
-        key, index = _key(group, name)
+        key, index = hyper_key(group, name)
         value = group[key]
         values.append(float(value[index] if index is not None else value))
     return values
@@ -55,7 +56,7 @@ def set_hyper(opt: torch.optim.Optimizer, name: str, value: float | Sequence[flo
     """Set `name` in every parameter group: one value for all, or one per group."""
     values = np.broadcast_to(np.asarray(value, dtype=float), (len(opt.param_groups),))
     for group, item in zip(opt.param_groups, values, strict=True):
-        key, index = _key(group, name)
+        key, index = hyper_key(group, name)
         item = float(item)
         if index is None:
             if isinstance(group[key], torch.Tensor):

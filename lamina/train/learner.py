@@ -107,7 +107,7 @@ class Learner:
         self.compile = compile
         self.opt: torch.optim.Optimizer | None = None
         self.cbs: list[Callback] = []
-        self.training, self.in_fit = False, False
+        self.training, self.in_fit, self._move_batches = False, False, True
         self.epoch, self.n_epoch, self.iter, self.n_iter = 0, 0, 0, 0
         self.train_iter, self.pct_train, self.epochs_done, self.start_epoch = 0, 0.0, 0, 0
         self.xb: tuple = ()
@@ -240,6 +240,8 @@ class Learner:
 
     def _run_phase(self, dl: Iterable, name: str, cancel: type[Exception]) -> None:
         self.dl, self.n_iter = dl, _checked_len(dl, name)
+        # Loaders that already yield batches on the device (as lamina's do) skip the move.
+        self._move_batches = getattr(dl, "device", None) != self.dls.device
         self.training = name == "train"
         self.model.train(self.training)
         with torch.set_grad_enabled(self.training):
@@ -262,7 +264,8 @@ class Learner:
             raise ValueError(f"the {phase} DataLoader yielded no batches")
 
     def _do_batch(self, batch: Any) -> None:
-        batch = to_device(batch, self.dls.device)
+        if self._move_batches:
+            batch = to_device(batch, self.dls.device)
         if not isinstance(batch, (tuple, list)):
             batch = (batch,)
         n_inp = getattr(self.dls, "n_inp", 1)

@@ -8,7 +8,7 @@ from typing import Any
 
 import torch
 
-from lamina.optim.hyper import get_hyper, has_hyper
+from lamina.optim.hyper import has_hyper, hyper_key
 from lamina.train.callback import Callback
 
 
@@ -42,6 +42,14 @@ class Recorder(Callback):
         if self.learn.start_epoch == 0:  # a resumed fit keeps the history loaded with it
             self.values, self.hps, self._losses = [], {}, []
 
+    def before_train(self) -> None:
+        # Look the optimizer's keys up once; each batch then reads the last group directly.
+        opt = self.learn.opt
+        self._hp_keys = [(name, *hyper_key(opt.param_groups[-1], name))
+                         for name in ("lr", "mom") if has_hyper(opt, name)]  # fmt: skip
+        for name, _, _ in self._hp_keys:
+            self.hps.setdefault(name, [])
+
     def before_epoch(self) -> None:
         self._epoch_start = time.perf_counter()
         self._epoch_first_loss = len(self._losses)
@@ -55,10 +63,10 @@ class Recorder(Callback):
             if not learn.in_fit:
                 return
             self._losses.append(learn.loss)
-            opt = learn.opt
-            for name in ("lr", "mom"):
-                if has_hyper(opt, name):
-                    self.hps.setdefault(name, []).append(get_hyper(opt, name)[-1])
+            group = learn.opt.param_groups[-1]
+            for name, key, index in self._hp_keys:
+                value = group[key] if index is None else group[key][index]
+                self.hps[name].append(float(value))
         elif self._valid_active:
             n = len(learn.yb[0]) if hasattr(learn.yb[0], "__len__") else 1
             self._valid_loss = self._valid_loss + learn.loss.float() * n
