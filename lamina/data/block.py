@@ -1,0 +1,315 @@
+"""`DataBlock`: a recipe from a source (a folder, a DataFrame) to `DataLoaders`.
+
+source -> get_items -> items -> splitter -> (train, valid)
+item -> get_x / get_y -> raw values -> type transforms (per block) -> sample tuple
+sample -> item transforms (worker) -> collate -> device -> batch transforms -> batch
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lamina.data.batches import BlockDataLoaders
+from lamina.data.blocks import TransformBlock
+from lamina.data.datasets import Datasets, build_datasets
+from lamina.data.getters import IMAGE_EXTENSIONS, ColReader, get_image_files
+from lamina.data.splitters import RandomSplitter
+from lamina.data.transforms.affine import fuse_affine
+from lamina.data.transforms.base import Pipeline, Transform
+
+Getter = Callable[[Any], Any]
+
+
+def _listify(value: Any) -> list:
+    if value is None:
+        return []
+    if isinstance(value, (list, tuple)):
+        return list(value)
+    return [value]
+
+
+def _as_block(block: Any) -> TransformBlock:
+    if isinstance(block, type) and issubclass(block, TransformBlock):
+        block = block()
+    if not isinstance(block, TransformBlock):
+        raise ValueError(f"blocks must be TransformBlock instances (or classes), got {block!r}")
+    return block
+
+
+def merge_tfms(defaults: Sequence[Transform], given: Sequence[Transform]) -> list[Transform]:
+    """The blocks' default transforms (each class once) plus all the given ones; a given
+    transform replaces the default of the same class."""
+    for tfm in given:
+        if not isinstance(tfm, Transform):
+            raise ValueError(f"transforms must be lamina Transform objects, got {tfm!r}")
+    given_types = {type(tfm) for tfm in given}
+    merged: dict[type, Transform] = {}
+    for tfm in defaults:
+        if type(tfm) not in given_types:
+            merged.setdefault(type(tfm), tfm)
+    return [*merged.values(), *given]
+
+
+def draft_hint(tfms: Sequence[Transform]) -> tuple[int, int] | None:
+    """The largest `draft_size()` any item transform asks for: (width, height), or None."""
+    sizes = [size for tfm in tfms if hasattr(tfm, "draft_size")
+             for size in [tfm.draft_size()] if size is not None]  # fmt: skip
+    if not sizes:
+        return None
+    return max(size[0] for size in sizes), max(size[1] for size in sizes)
+
+
+class DataBlock:
+    """How to find items, split them, label them and turn them into batches.
+
+    Args:
+        blocks: one block per element of a sample, inputs first, e.g.
+            `(ImageBlock(), CategoryBlock())`.
+        get_items: `source -> items`, e.g. `get_image_files`; None: the source is the items (a
+            DataFrame gives its rows as dicts).
+        get_x, get_y: `item -> raw value` for the inputs and the targets (one function, or one
+            per element); None passes the item itself.
+        splitter: `items -> (train_idx, valid_idx)`; default `RandomSplitter(0.2)`.
+        item_tfms, batch_tfms: added to the blocks' defaults (replacing those of the same class).
+        n_inp: how many leading blocks are inputs (default: all but the last).
+
+    Example:
+        >>> dblock = DataBlock(
+        ...     blocks=(ImageBlock(), CategoryBlock()), get_items=get_image_files,
+        ...     get_y=parent_label, splitter=RandomSplitter(0.2, seed=42), item_tfms=Resize(64))
+        >>> dls = dblock.dataloaders("data/pets", bs=32)
+        >>> dblock.summary("data/pets")
+    """
+
+    def __init__(
+        self,
+        blocks: Sequence[TransformBlock | type[TransformBlock]],
+        get_items: Callable[[Any], Sequence[Any]] | None = None,
+        get_x: Getter | Sequence[Getter] | None = None,
+        get_y: Getter | Sequence[Getter] | None = None,
+        splitter: Callable[[Sequence[Any]], tuple] | None = None,
+        item_tfms: Transform | Sequence[Transform] | None = None,
+        batch_tfms: Transform | Sequence[Transform] | None = None,
+        n_inp: int | None = None,
+    ) -> None:
+        self.blocks = [_as_block(block) for block in _listify(blocks)]
+        if not self.blocks:
+            raise ValueError("blocks must hold at least one block, got none")
+        n_blocks = len(self.blocks)
+        if n_inp is None:
+            n_inp = max(n_blocks - 1, 1)
+        if not (isinstance(n_inp, int) and 1 <= n_inp <= n_blocks):
+            raise ValueError(f"n_inp must be an integer in [1, {n_blocks}], got {n_inp!r}")
+        for name, func in (("get_items", get_items), ("splitter", splitter)):
+            if func is not None and not callable(func):
+                raise ValueError(f"{name} must be callable or None, got {func!r}")
+        self.n_inp, self.get_items = n_inp, get_items
+        self.splitter = splitter if splitter is not None else RandomSplitter(0.2)
+        self.getters = _getters("get_x", get_x, n_inp) + _getters("get_y", get_y, n_blocks - n_inp)
+        self.kinds = tuple(block.kind for block in self.blocks)
+        defaults_item = [tfm for block in self.blocks for tfm in block.item_tfms()]
+        defaults_batch = [tfm for block in self.blocks for tfm in block.batch_tfms()]
+        self.item_tfms = merge_tfms(defaults_item, _listify(item_tfms))
+        # Neighbouring affine steps (flip, rotate, zoom, warp) fuse into one resampling pass.
+        self.batch_tfms = fuse_affine(merge_tfms(defaults_batch, _listify(batch_tfms)))
+
+    # ----------------------------------------------------------------------------- building
+    def items(self, source: Any) -> list[Any]:
+        """The items found in `source` (checked to be non-empty)."""
+        if self.get_items is not None:
+            items = list(self.get_items(source))
+        elif _is_dataframe(source):
+            self._check_columns(source.columns)
+            items = source.to_dict("records")
+        elif isinstance(source, (str, Path)):
+            raise ValueError(
+                f"source {str(source)!r} is a path but no get_items was given; pass e.g. "
+                "get_items=get_image_files"
+            )
+        else:
+            items = list(source)
+        if not items:
+            raise ValueError(_no_items_message(self.get_items, source))
+        return items
+
+    def _check_columns(self, columns: Any) -> None:
+        for getter in self.getters:
+            if isinstance(getter, ColReader):
+                getter.check_columns(columns)
+
+    def split(self, items: Sequence[Any]) -> tuple[list[int], list[int]]:
+        """Run the splitter and check its result."""
+        splits = self.splitter(items)
+        if not (isinstance(splits, (tuple, list)) and len(splits) == 2):
+            raise ValueError(f"the splitter must return (train_idx, valid_idx), got {splits!r}")
+        train, valid = (list(map(int, indices)) for indices in splits)
+        bad = [i for i in (*train, *valid) if not 0 <= i < len(items)]
+        if bad:
+            raise ValueError(f"the splitter returned indices out of range for {len(items)} items")
+        return train, valid
+
+    def datasets(self, source: Any, skip_bad_items: bool = False) -> Datasets:
+        """The training and validation data sets (labels encoded; images read lazily).
+
+        Args:
+            skip_bad_items: check each image now and leave out unreadable ones (listed in
+                `.skipped`) instead of failing when the item is read.
+        """
+        items = self.items(source)
+        return build_datasets(
+            items,
+            self.blocks,
+            self.getters,
+            self.split(items),
+            Pipeline(self.item_tfms),
+            self.n_inp,
+            draft_size=draft_hint(self.item_tfms),
+            skip_bad_items=skip_bad_items,
+        )
+
+    def dataloaders(
+        self,
+        source: Any,
+        bs: int = 64,
+        num_workers: int = 0,
+        device: torch.device | str | None = None,
+        shuffle: bool = True,
+        drop_last: bool = False,
+        seed: int | None = None,
+        skip_bad_items: bool = False,
+        val_bs: int | None = None,
+        multiprocessing_context: str | None = None,
+    ) -> BlockDataLoaders:
+        """`BlockDataLoaders` over `source`: training batches shuffled, validation in order.
+
+        `seed` fixes the batch order and the random augmentations (the split has its own seed,
+        in the splitter).
+        """
+        dsets = self.datasets(source, skip_bad_items=skip_bad_items)
+        return BlockDataLoaders.from_datasets(
+            dsets,
+            batch_tfms=Pipeline(self.batch_tfms),
+            bs=bs,
+            val_bs=val_bs,
+            num_workers=num_workers,
+            device=device,
+            shuffle=shuffle,
+            drop_last=drop_last,
+            seed=seed,
+            multiprocessing_context=multiprocessing_context,
+        )
+
+    def summary(self, source: Any, bs: int = 4, show: bool = True) -> str:
+        """Walk one item through every step, printing what each produced; a failing step is
+        named, with why, and its error re-raised. Returns the text."""
+        lines: list[str] = []
+        try:
+            _walk_one_item(self, source, bs, lines)
+        finally:
+            if show:
+                print("\n".join(lines))
+        return "\n".join(lines)
+
+    def __repr__(self) -> str:
+        return (
+            f"DataBlock(blocks={self.blocks!r}, get_items={self.get_items!r}, "
+            f"splitter={self.splitter!r}, n_inp={self.n_inp})"
+        )
+
+
+def _getters(name: str, getter: Any, n: int) -> list[Getter | None]:
+    if isinstance(getter, (list, tuple)):
+        if len(getter) != n:
+            raise ValueError(f"{name} must hold {n} function(s), one per block, got {len(getter)}")
+        getters = list(getter)
+    else:
+        getters = [getter] * n
+    for func in getters:
+        if func is not None and not callable(func):
+            raise ValueError(f"{name} must be callable or None, got {func!r}")
+    return getters
+
+
+def _is_dataframe(source: Any) -> bool:
+    return type(source).__name__ == "DataFrame" and hasattr(source, "to_dict")
+
+
+def _no_items_message(get_items: Any, source: Any) -> str:
+    extensions = getattr(get_items, "extensions", None)
+    if get_items is get_image_files:
+        extensions = IMAGE_EXTENSIONS
+    where = f"in {str(source)!r}" if isinstance(source, (str, Path)) else "in the source"
+    searched = f" with extensions {', '.join(extensions)}" if extensions else ""
+    by = f" by {getattr(get_items, '__name__', repr(get_items))}" if get_items else ""
+    return f"no items found{by} {where}{searched}; check the path and the file types"
+
+
+# ----------------------------------------------------------------------------- summary
+def describe(value: Any) -> str:
+    """A one-line description of a value: type, shape, dtype, and small values."""
+    if isinstance(value, torch.Tensor):
+        text = f"tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')}"
+        if value.numel() <= 8:
+            text += f" {value.tolist()}"
+        elif value.numel():
+            flat = value.detach().float()
+            text += f" min={flat.min().item():.3g} max={flat.max().item():.3g}"
+        return text
+    if hasattr(value, "mode") and hasattr(value, "size") and hasattr(value, "getbands"):
+        return f"PIL image mode={value.mode} size={value.size}"
+    if isinstance(value, Path):
+        return f"path {value}"
+    if isinstance(value, tuple):
+        return "(" + ", ".join(describe(item) for item in value) + ")"
+    text = repr(value)
+    return f"{type(value).__name__} {text[:80]}{'...' if len(text) > 80 else ''}"
+
+
+def _run(lines: list[str], name: str, func: Callable[[], Any]) -> Any:
+    try:
+        return func()
+    except Exception as error:
+        lines.append(f"FAILED at step '{name}': {type(error).__name__}: {error}")
+        raise
+
+
+def _walk_one_item(dblock: DataBlock, source: Any, bs: int, lines: list[str]) -> None:
+    items = _run(lines, "get_items", lambda: dblock.items(source))
+    lines.append(f"get_items: {len(items)} items; first: {describe(items[0])}")
+    train, valid = _run(lines, "splitter", lambda: dblock.split(items))
+    lines.append(
+        f"splitter {type(dblock.splitter).__name__}: {len(train)} train, {len(valid)} valid"
+    )
+    dsets = _run(lines, "build datasets", lambda: dblock.datasets(source))
+    if dsets.vocab is not None:
+        lines.append(f"vocab ({len(dsets.vocab)}): {describe(dsets.vocab)}")
+    item = items[train[0]] if train else items[0]
+    lines.append(f"walking item: {describe(item)}")
+    sample = []
+    for element, (getter, kind) in enumerate(zip(dblock.getters, dblock.kinds, strict=True)):
+        name = "get_x" if element < dblock.n_inp else "get_y"
+        value = item if getter is None else _run(lines, name, lambda g=getter: g(item))
+        lines.append(f"  {name} ({kind}) -> {describe(value)}")
+        for tfm in dsets.type_tfms[element]:
+            value = _run(lines, f"type transform {type(tfm).__name__}",
+                         lambda t=tfm, v=value, k=kind: t.encode(v, k))  # fmt: skip
+            lines.append(f"  type transform {type(tfm).__name__} -> {describe(value)}")
+        sample.append(value)
+    sample = tuple(sample)
+    for tfm in Pipeline(dblock.item_tfms).tfms:
+        name = f"item transform {type(tfm).__name__}"
+        sample = _run(lines, name, lambda t=tfm, s=sample: t(s, dblock.kinds, 0))
+        lines.append(f"{name} -> {describe(sample)}")
+    n = min(bs, len(dsets.train))
+    batch = _run(lines, "collate", lambda: torch.utils.data.default_collate(
+        [dsets.train[i] for i in range(n)]))  # fmt: skip
+    batch = tuple(batch)
+    lines.append(f"collate {n} items -> {describe(batch)}")
+    for tfm in Pipeline(dblock.batch_tfms).tfms:
+        name = f"batch transform {type(tfm).__name__}"
+        batch = _run(lines, name, lambda t=tfm, b=batch: t(b, dblock.kinds, 0))
+        lines.append(f"{name} -> {describe(batch)}")
