@@ -1,1 +1,84 @@
-"""The vision application."""
+"""The vision application: image data in one call, the image transforms and the blocks."""
+
+from lamina.data.block import DataBlock
+from lamina.data.blocks import (
+    CategoryBlock,
+    ImageBlock,
+    MaskBlock,
+    MultiCategoryBlock,
+    PointBlock,
+    RegressionBlock,
+)
+from lamina.data.getters import (
+    ColReader,
+    RegexLabeller,
+    get_image_files,
+    grandparent_label,
+    parent_label,
+)
+from lamina.data.images import open_image
+from lamina.data.splitters import (
+    ColSplitter,
+    FuncSplitter,
+    GrandparentSplitter,
+    IndexSplitter,
+    RandomSplitter,
+    TrainTestSplitter,
+)
+from lamina.data.transforms import (
+    AffineWarp,
+    CropPad,
+    Flip,
+    IntToFloat,
+    Lighting,
+    Normalize,
+    RandomErasing,
+    RandomResizedCrop,
+    Resize,
+    Rotate,
+    ToTensor,
+    Warp,
+    Zoom,
+    aug_transforms,
+    imagenet_stats,
+)
+from lamina.vision.data import ImageDataLoaders, SegmentationDataLoaders
+
+__all__ = [
+    "AffineWarp",
+    "CategoryBlock",
+    "ColReader",
+    "ColSplitter",
+    "CropPad",
+    "DataBlock",
+    "Flip",
+    "FuncSplitter",
+    "GrandparentSplitter",
+    "ImageBlock",
+    "ImageDataLoaders",
+    "IndexSplitter",
+    "IntToFloat",
+    "Lighting",
+    "MaskBlock",
+    "MultiCategoryBlock",
+    "Normalize",
+    "PointBlock",
+    "RandomErasing",
+    "RandomResizedCrop",
+    "RandomSplitter",
+    "RegexLabeller",
+    "RegressionBlock",
+    "Resize",
+    "Rotate",
+    "SegmentationDataLoaders",
+    "ToTensor",
+    "TrainTestSplitter",
+    "Warp",
+    "Zoom",
+    "aug_transforms",
+    "get_image_files",
+    "grandparent_label",
+    "imagenet_stats",
+    "open_image",
+    "parent_label",
+]
