@@ -152,6 +152,17 @@ def tensor_to_image(tensor: torch.Tensor) -> Image.Image:
     return Image.fromarray(np.ascontiguousarray(array))
 
 
+def convert_image(img: Image.Image, mode: str = "RGB") -> Image.Image:
+    """An in-memory PIL image in `mode` ("RGB" or "L"), converted as `open_image` converts files.
+
+    16-bit images are scaled to 8 bits, transparent ones composited over white, palette and CMYK
+    ones converted. Returns `img` itself when it is already in `mode`.
+    """
+    if mode not in IMAGE_MODES:
+        raise ValueError(f"mode must be one of {IMAGE_MODES}, got {mode!r}")
+    return _convert(img, mode)
+
+
 def _convert(img: Image.Image, mode: str) -> Image.Image:
     """`img` in `mode`, handling 16-bit, palette and transparent sources."""
     if img.mode == mode:

@@ -9,6 +9,7 @@ from PIL import Image
 
 from lamina.data.images import (
     ImageReadError,
+    convert_image,
     image_size,
     image_to_tensor,
     mask_to_tensor,
@@ -206,3 +207,13 @@ def test_tensor_to_image_round_trip_and_float():
     assert list(np.asarray(clamped)[0]) == [255, 0]
     with pytest.raises(ValueError, match="C, H, W"):
         tensor_to_image(torch.zeros(2, 3, 3))
+
+
+def test_convert_image_in_memory():
+    deep = Image.fromarray(np.array([[65535, 0]], dtype=np.uint16))
+    assert convert_image(deep).getpixel((0, 0)) == (255, 255, 255)
+    rgb = Image.new("RGB", (1, 1))
+    assert convert_image(rgb) is rgb
+    assert convert_image(Image.new("RGBA", (1, 1)), mode="L").getpixel((0, 0)) == 255
+    with pytest.raises(ValueError, match="mode.*'P'"):
+        convert_image(rgb, mode="P")
