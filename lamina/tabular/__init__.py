@@ -1,1 +1,37 @@
-"""The tabular application."""
+"""The tabular application: tables to tensors with fitted procs, and `tabular_learner`.
+
+Example:
+    >>> from lamina.tabular import TabularDataLoaders, tabular_learner, load_penguins
+    >>> dls = TabularDataLoaders.from_df(load_penguins(), y_names="species", seed=0)
+    >>> learn = tabular_learner(dls, metrics="accuracy")
+    >>> learn.fit_one_cycle(5, 1e-2)
+"""
+
+from lamina.tabular.builtin import load_penguins
+from lamina.tabular.columns import add_datepart, cont_cat_split
+from lamina.tabular.importance import permutation_importance
+from lamina.tabular.learner import TabularLearner, build_tabular_learner, tabular_learner
+from lamina.tabular.loaders import TabularDataLoaders
+from lamina.tabular.model import TabularModel, emb_sz_rule, sigmoid_range
+from lamina.tabular.processor import TabularProcessor, infer_y_block
+from lamina.tabular.procs import Categorify, FillMissing, Normalize, TabularProc
+
+__all__ = [
+    "Categorify",
+    "FillMissing",
+    "Normalize",
+    "TabularDataLoaders",
+    "TabularLearner",
+    "TabularModel",
+    "TabularProc",
+    "TabularProcessor",
+    "add_datepart",
+    "build_tabular_learner",
+    "cont_cat_split",
+    "emb_sz_rule",
+    "infer_y_block",
+    "load_penguins",
+    "permutation_importance",
+    "sigmoid_range",
+    "tabular_learner",
+]

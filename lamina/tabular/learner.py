@@ -1,0 +1,150 @@
+"""`tabular_learner` and `TabularLearner`: training, prediction on rows, and safe export."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from lamina.core.registry import register
+from lamina.tabular.loaders import TabularDataLoaders
+from lamina.tabular.model import TabularModel, emb_sz_rule
+from lamina.tabular.processor import TabularProcessor
+from lamina.train.learner import Learner
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+DEFAULT_LAYERS = (200, 100)
+
+
+class TabularLearner(Learner):
+    """A `Learner` over `TabularDataLoaders` that predicts on raw rows."""
+
+    dls: TabularDataLoaders
+
+    @torch.no_grad()
+    def predict_inputs(
+        self, x_cat: torch.Tensor, x_cont: torch.Tensor, raw: bool = False
+    ) -> torch.Tensor:
+        """Model outputs for encoded rows, in eval mode, on the CPU: probabilities for
+        classification unless `raw`."""
+        device = self.dls.device
+        self.model.to(device)
+        was_training = self.model.training
+        self.model.eval()
+        try:
+            chunks = [self.model(x_cat[i : i + 4096].to(device), x_cont[i : i + 4096].to(device))
+                      for i in range(0, len(x_cat), 4096)]  # fmt: skip
+        finally:
+            self.model.train(was_training)
+        out = torch.cat(chunks).float().cpu()
+        if raw or self.dls.processor.y_block != "category":
+            return out
+        return torch.softmax(out, dim=-1)
+
+    def predict(self, row: dict | pd.Series) -> tuple[Any, torch.Tensor, torch.Tensor]:
+        """Predict one row given as a dict or a pandas Series of raw values.
+
+        Missing values, absent input columns and categories unseen in training are allowed
+        (filled, or mapped to the unseen slot). Returns, for classification,
+        `(class label, class index, probabilities (n_classes,))`; for regression,
+        `(value, or a list of values for several targets, values (n_targets,), the same)`.
+
+        Example:
+            >>> label, index, probs = learn.predict({"age": 39, "sex": "Male"})
+        """
+        processor = self.dls.processor
+        x_cat, x_cont = processor.encode_inputs(processor.frame_from_row(row))
+        out = self.predict_inputs(x_cat, x_cont)[0]
+        if processor.y_block == "category":
+            index = out.argmax()
+            return processor.y_vocab[int(index)], index, out
+        values = out.tolist()
+        return (values[0] if len(values) == 1 else values), out, out
+
+
+def _loss_for(y_block: str | None) -> nn.Module:
+    return nn.CrossEntropyLoss() if y_block == "category" else nn.MSELoss()
+
+
+def _emb_szs(processor: TabularProcessor, emb_szs: dict[str, int] | None) -> list[list[int]]:
+    emb_szs = dict(emb_szs or {})
+    unknown = sorted(set(emb_szs) - set(processor.all_cat_names))
+    if unknown:
+        raise ValueError(
+            f"emb_szs names columns that are not categorical inputs: {unknown}; "
+            f"categorical inputs: {processor.all_cat_names}"
+        )
+    pairs = zip(processor.all_cat_names, processor.cardinalities, strict=True)
+    return [[n, int(emb_szs.get(name, emb_sz_rule(n)))] for name, n in pairs]
+
+
+def tabular_learner(
+    dls: TabularDataLoaders,
+    layers: Sequence[int] | None = None,
+    emb_szs: dict[str, int] | None = None,
+    metrics: Any = None,
+    y_range: tuple[float, float] | None = None,
+    ps: float | Sequence[float] | None = None,
+    embed_p: float = 0.0,
+    **learner_kwargs: Any,
+) -> TabularLearner:
+    """A `TabularLearner` with a `TabularModel` sized for `dls`.
+
+    The loss follows the target: cross-entropy over class indices for a category, mean squared
+    error for one or several regression targets (pass `loss_func` to choose another).
+
+    Args:
+        layers: hidden layer widths (default `[200, 100]`).
+        emb_szs: embedding width per categorical column name, overriding `emb_sz_rule`.
+        y_range: `(low, high)` for regression outputs (a sigmoid squashes them into it).
+        ps: dropout per hidden layer (one number for all); `embed_p`: dropout on embeddings.
+        learner_kwargs: passed to `Learner` (lr, wd, cbs, opt_func, loss_func, ...).
+
+    Example:
+        >>> dls = TabularDataLoaders.from_df(df, y_names="species", valid_pct=0.2, seed=0)
+        >>> learn = tabular_learner(dls, metrics="accuracy")
+        >>> learn.fit_one_cycle(5, 1e-2)
+    """
+    if not isinstance(dls, TabularDataLoaders):
+        raise ValueError(f"dls must be TabularDataLoaders, got {type(dls).__name__}")
+    processor = dls.processor
+    if not processor.y_names:
+        raise ValueError("the TabularDataLoaders have no target (y_names) to learn")
+    if y_range is not None and processor.y_block == "category":
+        raise ValueError(f"y_range is for regression targets, got y_range={y_range!r}")
+    arch = {
+        "emb_szs": _emb_szs(processor, emb_szs),
+        "n_cont": len(processor.cont_names),
+        "n_out": processor.n_out,
+        "layers": list(DEFAULT_LAYERS if layers is None else layers),
+        "ps": ps if ps is None or isinstance(ps, (int, float)) else list(ps),
+        "embed_p": embed_p,
+        "y_range": None if y_range is None else list(y_range),
+    }
+    model = TabularModel(**arch)
+    learner_kwargs.setdefault("loss_func", _loss_for(processor.y_block))
+    learn = TabularLearner(dls, model, metrics=metrics, **learner_kwargs)
+    learn.export_spec = {"app": "tabular", "arch": arch, "processor": processor.state_dict()}
+    return learn
+
+
+@register("app", "tabular")
+def build_tabular_learner(
+    spec: dict[str, Any], model_tensors: dict[str, torch.Tensor], device: torch.device | None
+) -> TabularLearner:
+    """Rebuild an exported tabular learner (for `lamina.load_learner`): procs from JSON state,
+    the model from its recorded arguments and the weights."""
+    processor = TabularProcessor.from_state(spec["processor"])
+    model = TabularModel(**spec["arch"])
+    try:
+        model.load_state_dict(model_tensors)
+    except RuntimeError as error:
+        raise ValueError(f"the exported weights do not fit the tabular model: {error}") from error
+    dls = TabularDataLoaders((), None, processor, device)
+    learn = TabularLearner(dls, model, loss_func=_loss_for(processor.y_block))
+    learn.export_spec = spec
+    return learn

@@ -1,0 +1,173 @@
+"""`TabularDataLoaders`: a DataFrame, preprocessed once, batched straight from whole tensors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+
+from lamina.core.device import default_device
+from lamina.data.loaders import DataLoaders, TensorBatches
+from lamina.tabular.columns import cont_cat_split
+from lamina.tabular.processor import DEFAULT_PROCS, TabularProcessor
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+
+def random_split(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
+    """Row positions `(train_idx, valid_idx)`, a random `valid_pct` of them for validation."""
+    if not 0 < valid_pct < 1:
+        raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
+    order = np.random.default_rng(seed).permutation(n)
+    n_valid = max(1, round(n * valid_pct))
+    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+
+
+def _split(
+    df: pd.DataFrame,
+    valid_idx: Sequence[int] | None,
+    splitter: Callable[[pd.DataFrame], tuple] | None,
+    valid_pct: float,
+    seed: int | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    n = len(df)
+    if valid_idx is not None and splitter is not None:
+        raise ValueError("pass valid_idx or splitter, not both")
+    if splitter is not None:
+        train_idx, valid_idx = (np.asarray(idx, dtype=np.int64) for idx in splitter(df))
+    elif valid_idx is not None:
+        valid_idx = np.unique(np.asarray(valid_idx, dtype=np.int64))
+        train_idx = np.setdiff1d(np.arange(n), valid_idx)
+    else:
+        return random_split(n, valid_pct, seed)
+    if len(valid_idx) and (valid_idx.min() < 0 or valid_idx.max() >= n):
+        raise ValueError(f"valid_idx must be row positions in [0, {n}), got {valid_idx.tolist()}")
+    if len(train_idx) == 0:
+        raise ValueError("the split leaves no training rows")
+    return train_idx, valid_idx
+
+
+class TabularDataLoaders(DataLoaders):
+    """Training and validation batches `(x_cat, x_cont, y)` of a table, and the fitted
+    `processor` that turned it into tensors (and turns new rows into them at inference).
+
+    Batches are slices of whole tensors (`TensorBatches`), so an epoch costs no per-row Python
+    work. Build one with `from_df` or `from_csv`.
+    """
+
+    def __init__(
+        self,
+        train: Any,
+        valid: Any,
+        processor: TabularProcessor,
+        device: torch.device | str | None = None,
+    ) -> None:
+        super().__init__(train, valid, device=device, n_inp=2)
+        self.processor = processor
+
+    @classmethod
+    def from_df(
+        cls,
+        df: pd.DataFrame,
+        y_names: str | Sequence[str],
+        cat_names: Sequence[str] | None = None,
+        cont_names: Sequence[str] | None = None,
+        procs: Sequence[Any] | None = DEFAULT_PROCS,
+        valid_idx: Sequence[int] | None = None,
+        splitter: Callable[[pd.DataFrame], tuple] | None = None,
+        valid_pct: float = 0.2,
+        seed: int | None = None,
+        bs: int = 64,
+        y_block: str | None = None,
+        device: torch.device | str | None = None,
+    ) -> TabularDataLoaders:
+        """Preprocess `df` (procs fitted on the training rows only) and batch it.
+
+        Args:
+            y_names: the target column(s); the target's kind picks the loss (`infer_y_block`).
+            cat_names, cont_names: input columns; when both are None, `cont_cat_split` picks
+                them from every other column.
+            valid_idx: row positions for validation; or `splitter(df) -> (train_idx,
+                valid_idx)`; else a random `valid_pct` of the rows (seeded by `seed`).
+            y_block: "category" or "regression" to override the inferred kind.
+
+        Example:
+            >>> dls = TabularDataLoaders.from_df(df, y_names="income", cat_names=["sex"],
+            ...     cont_names=["age"], procs=[Categorify, FillMissing, Normalize])
+            >>> learn = tabular_learner(dls, metrics="accuracy")
+            >>> learn.fit_one_cycle(3, 1e-2)
+        """
+        if not isinstance(bs, int) or bs < 1:
+            raise ValueError(f"bs must be a positive integer, got {bs!r}")
+        if y_names is None or (not isinstance(y_names, str) and not list(y_names)):
+            raise ValueError(f"y_names must name the target column(s), got {y_names!r}")
+        if len(df) == 0:
+            raise ValueError("the frame is empty (0 rows): there is nothing to learn from")
+        if cat_names is None and cont_names is None:
+            cont_names, cat_names = cont_cat_split(df, dep_var=y_names)
+        train_idx, valid_idx = _split(df, valid_idx, splitter, valid_pct, seed)
+        processor = TabularProcessor(cat_names, cont_names, y_names, procs, y_block)
+        processor.fit(df, train_idx)
+        tensors = processor.encode(df)
+        device = torch.device(device) if device is not None else default_device()
+        train_idx, valid_idx = torch.from_numpy(train_idx), torch.from_numpy(valid_idx)
+        train = TensorBatches(*(t[train_idx] for t in tensors), bs=bs, shuffle=True, seed=seed,
+                              drop_last=len(train_idx) > bs, device=device)  # fmt: skip
+        # Dropping the last partial training batch keeps BatchNorm away from a batch of one row.
+        valid = None
+        if len(valid_idx):
+            valid = TensorBatches(*(t[valid_idx] for t in tensors), bs=bs * 2, device=device)
+        return cls(train, valid, processor, device)
+
+    @classmethod
+    def from_csv(
+        cls, path: str | Path, y_names: str | Sequence[str], **kwargs: Any
+    ) -> TabularDataLoaders:
+        """`from_df` on `pandas.read_csv(path)`; `kwargs` go to `from_df`."""
+        import pandas as pd
+
+        return cls.from_df(pd.read_csv(path), y_names, **kwargs)
+
+    @property
+    def bs(self) -> int:
+        """The training batch size."""
+        return getattr(self.train, "bs", 64)
+
+    def test_dl(self, df: pd.DataFrame, with_labels: bool | None = None) -> TensorBatches:
+        """Batches of new rows, preprocessed with the fitted procs (for `learn.get_preds`).
+
+        `with_labels` (default: when `df` has the target columns) adds the encoded targets.
+        """
+        processor = self.processor
+        if with_labels is None:
+            with_labels = bool(processor.y_names) and all(
+                n in df.columns for n in processor.y_names
+            )
+        tensors = processor.encode(df, with_y=with_labels)
+        return TensorBatches(*tensors, bs=self.bs * 2, device=self.device)
+
+    def show_batch(self, max_n: int = 10, ds_idx: int = 0, show: bool = True) -> pd.DataFrame:
+        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame;
+        printed unless `show=False`."""
+        x_cat, x_cont, *y = [t.cpu() for t in self.one_batch(ds_idx)]
+        x_cat, x_cont = x_cat[:max_n], x_cont[:max_n]
+        frame = self.processor.decode_inputs(x_cat, x_cont)
+        if y:
+            frame = _with_targets(frame, self.processor, y[0][:max_n])
+        if show:
+            print(frame.to_string(index=False))
+        return frame
+
+
+def _with_targets(frame: pd.DataFrame, processor: TabularProcessor, y: torch.Tensor) -> Any:
+    decoded = processor.decode_y(y)
+    if processor.y_block == "category":
+        frame[processor.y_names[0]] = decoded
+    else:
+        for j, name in enumerate(processor.y_names):
+            frame[name] = [row[j] for row in decoded]
+    return frame
