@@ -1,0 +1,318 @@
+"""Downloading data sets into a local cache: streamed, checked by SHA-256, and unpacked safely.
+
+The cache is `$LAMINA_HOME` if set, else `$XDG_CACHE_HOME/lamina` (default `~/.cache/lamina`).
+Downloaded files go to `downloads/`, unpacked archives to `data/<name>/`. Every step is atomic:
+a download is written to a temporary file beside its target and renamed only once complete and
+verified, and an archive is unpacked into a temporary folder renamed only once complete, so an
+interrupted run never leaves anything that looks finished. What is already there is reused
+without touching the network, which is also how to work offline: put the file where the error
+message says.
+
+Example:
+    >>> path = download_data("https://example.com/pets.tgz", sha256="3a7b...")
+    >>> sorted(p.name for p in path.iterdir())
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import shutil
+import stat
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from lamina.core.files import atomic_path
+
+CHUNK_BYTES = 1 << 20
+URL_SCHEMES = ("http", "https", "ftp", "file")
+TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar")
+ARCHIVE_SUFFIXES = (*TAR_SUFFIXES, ".zip")
+
+
+class DownloadError(ConnectionError):
+    """The server could not be reached, refused the request, or sent an incomplete file."""
+
+
+class UnsafeArchiveError(ValueError):
+    """An archive holds a member that would be written outside the folder it is unpacked to."""
+
+
+def cache_dir() -> Path:
+    """lamina's cache folder: `$LAMINA_HOME`, else `$XDG_CACHE_HOME/lamina` or `~/.cache/lamina`."""
+    home = os.environ.get("LAMINA_HOME")
+    if home:
+        return Path(home).expanduser()
+    xdg = os.environ.get("XDG_CACHE_HOME")
+    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "lamina"
+
+
+def file_sha256(path: str | os.PathLike) -> str:
+    """The SHA-256 hex digest of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(CHUNK_BYTES):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def download_data(
+    url: str,
+    sha256: str | None = None,
+    extract: bool = True,
+    dest: str | os.PathLike | None = None,
+    force: bool = False,
+    timeout: float = 30.0,
+) -> Path:
+    """Download `url` once into the cache and return its local path.
+
+    Archives (.tar.gz, .tgz, .tar.bz2, .tar.xz, .tar, .zip) are unpacked and the folder is
+    returned; other files are returned as they are. An archive whose only top-level entry is a
+    folder named like the archive (`pets.tgz` holding `pets/`) is unpacked without that extra
+    level.
+
+    Args:
+        url: where to fetch the file (http, https, ftp or file).
+        sha256: the expected SHA-256 hex digest; checked before the file is used.
+        extract: unpack archives (False: return the archive file itself).
+        dest: a folder to use instead of the cache; the file and the unpacked folder go there.
+        force: download (and unpack) again even if a copy is present.
+        timeout: seconds to wait on the connection and on each read before giving up.
+
+    Raises:
+        DownloadError: the server failed or could not be reached (the message says where to put
+            the file by hand); ValueError: the checksum does not match; UnsafeArchiveError: the
+            archive would write outside its folder.
+    """
+    expected = _check_download_args(url, sha256, timeout)
+    name = _file_name(url)
+    root = Path(dest).expanduser() if dest is not None else None
+    downloads = root or cache_dir() / "downloads"
+    folder = None
+    if extract and _archive_stem(name):
+        folder = (root or cache_dir() / "data") / _archive_stem(name)
+        if folder.is_dir() and not force:
+            return folder
+    path = downloads / name
+    if force or not path.is_file():
+        _fetch(url, path, expected, timeout)
+    elif expected is not None:
+        actual = file_sha256(path)
+        if actual != expected:
+            raise ValueError(
+                f"the file {path} (for {url}) has SHA-256 {actual}, not the expected {expected}; "
+                "delete it, or pass force=True to download it again"
+            )
+    if folder is None:
+        return path
+    return extract_archive(path, folder, replace=force)
+
+
+def extract_archive(
+    archive: str | os.PathLike, dest: str | os.PathLike, replace: bool = False
+) -> Path:
+    """Unpack a tar (gz, bz2, xz) or zip `archive` into the folder `dest`, atomically.
+
+    Members that would land outside `dest` (absolute paths, `..`, links pointing out, device
+    files) raise `UnsafeArchiveError` before anything is written. `replace` removes an existing
+    `dest` first; otherwise an existing `dest` is kept and returned.
+    """
+    archive, dest = Path(archive), Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    temporary = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    try:
+        if archive.name.lower().endswith(".zip"):
+            _unzip(archive, temporary)
+        else:
+            _untar(archive, temporary)
+        entries = list(temporary.iterdir())
+        single = len(entries) == 1 and entries[0].name == dest.name and entries[0].is_dir()
+        source = entries[0] if single and not entries[0].is_symlink() else temporary
+        if replace and dest.is_dir():
+            shutil.rmtree(dest)
+        try:
+            os.replace(source, dest)
+        except OSError:
+            if not dest.is_dir():  # else another process unpacked it first: keep theirs
+                raise
+    finally:
+        shutil.rmtree(temporary, ignore_errors=True)
+    return dest
+
+
+# ----------------------------------------------------------------------------- downloading
+def _check_download_args(url: str, sha256: str | None, timeout: float) -> str | None:
+    from urllib.parse import urlsplit
+
+    if not isinstance(url, str) or urlsplit(url).scheme not in URL_SCHEMES:
+        raise ValueError(f"url must be a URL with a scheme in {URL_SCHEMES}, got {url!r}")
+    if sha256 is not None and not (
+        isinstance(sha256, str) and re.fullmatch(r"[0-9a-fA-F]{64}", sha256)
+    ):
+        raise ValueError(f"sha256 must be 64 hexadecimal digits or None, got {sha256!r}")
+    if not (isinstance(timeout, (int, float)) and timeout > 0):
+        raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
+    return None if sha256 is None else sha256.lower()
+
+
+def _file_name(url: str) -> str:
+    """The last part of the URL's path, or a name made from its hash when it has none."""
+    from urllib.parse import unquote, urlsplit
+
+    name = unquote(urlsplit(url).path).replace("\\", "/").rsplit("/", 1)[-1]
+    if name in ("", ".", ".."):
+        return "download-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    return name
+
+
+def _archive_stem(name: str) -> str | None:
+    """`pets` for `pets.tar.gz` and the like; None when `name` is not an archive."""
+    lower = name.lower()
+    for suffix in ARCHIVE_SUFFIXES:
+        if lower.endswith(suffix) and len(name) > len(suffix):
+            return name[: -len(suffix)]
+    return None
+
+
+def _fetch(url: str, path: Path, expected: str | None, timeout: float) -> None:
+    """Stream `url` to `path` through a temporary file, verified before it is renamed."""
+    import http.client
+    import urllib.error
+    import urllib.request
+
+    path.parent.mkdir(parents=True, exist_ok=True)  # so the folder named on failure exists
+    request = urllib.request.Request(url, headers={"User-Agent": "lamina"})
+    try:
+        with (
+            urllib.request.urlopen(request, timeout=timeout) as response,
+            atomic_path(path) as temporary,
+        ):
+            actual = _stream(response, temporary, url)
+            if expected is not None and actual != expected:
+                raise ValueError(
+                    f"the download of {url} has SHA-256 {actual}, not the expected {expected}; "
+                    "it was deleted. The file on the server may have changed, or been corrupted"
+                )
+    except DownloadError:
+        raise
+    except urllib.error.HTTPError as error:
+        error.close()  # it holds the response's connection
+        reason = f"the server answered {error.code} {error.reason}"
+        raise DownloadError(_by_hand(url, path, reason)) from error
+    except (
+        urllib.error.URLError,
+        http.client.HTTPException,
+        TimeoutError,
+        ConnectionError,
+    ) as error:
+        reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
+        raise DownloadError(_by_hand(url, path, str(reason))) from error
+
+
+def _stream(response: Any, temporary: Path, url: str) -> str:
+    """Copy the response body to `temporary` in chunks with a progress bar; its SHA-256."""
+    from tqdm.auto import tqdm
+
+    length = response.headers.get("Content-Length")
+    total = int(length) if length and length.isdigit() else None
+    digest, done = hashlib.sha256(), 0
+    bar = tqdm(
+        total=total,
+        unit="B",
+        unit_scale=True,
+        unit_divisor=1024,
+        desc=temporary.name,
+        disable=None,
+        leave=False,
+    )  # fmt: skip  (disabled when not a terminal)
+    with open(temporary, "wb") as handle, bar:
+        while chunk := response.read(CHUNK_BYTES):
+            handle.write(chunk)
+            digest.update(chunk)
+            done += len(chunk)
+            bar.update(len(chunk))
+    if total is not None and done != total:
+        # http.client returns a short body without raising when the server hangs up early
+        raise DownloadError(f"the download of {url} stopped after {done} of {total} bytes")
+    return digest.hexdigest()
+
+
+def _by_hand(url: str, path: Path, reason: str) -> str:
+    return (
+        f"could not download {url}: {reason}. If this machine is offline, fetch the file "
+        f"elsewhere and put it at {path}; download_data will then use it without the network"
+    )
+
+
+# ----------------------------------------------------------------------------- unpacking
+def _outside(name: str, root: str) -> bool:
+    """Whether archive member `name` would land outside the folder `root` (judged lexically)."""
+    if os.path.isabs(name) or name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name):
+        return True
+    target = os.path.normpath(os.path.join(root, name))
+    return target != root and not target.startswith(root + os.sep)
+
+
+def _tar_refusal(member: Any, root: str) -> str | None:
+    """Why a tar member is unsafe to unpack into `root`, or None."""
+    if _outside(member.name, root):
+        return "would be written outside the destination"
+    if member.issym():
+        target = os.path.join(os.path.dirname(member.name), member.linkname)
+        if os.path.isabs(member.linkname) or _outside(target, root):
+            return f"is a symbolic link to {member.linkname!r}, outside the destination"
+    if member.islnk() and _outside(member.linkname, root):
+        return f"is a hard link to {member.linkname!r}, outside the destination"
+    if member.isdev():
+        return "is a device file"
+    return None
+
+
+def _untar(archive: Path, into: Path) -> None:
+    import tarfile
+
+    root = os.path.normpath(str(into))
+    try:
+        with tarfile.open(archive) as tar:
+            for member in tar.getmembers():
+                refusal = _tar_refusal(member, root)
+                if refusal is not None:
+                    raise UnsafeArchiveError(
+                        f"refusing to unpack {archive}: its member {member.name!r} {refusal}"
+                    )
+            if hasattr(tarfile, "data_filter"):  # also guards links made during extraction
+                tar.extractall(into, filter="data")
+            else:  # pragma: no cover - Python without tar filters (before 3.10.12/3.11.4)
+                tar.extractall(into)
+    except tarfile.FilterError as error:
+        raise UnsafeArchiveError(f"refusing to unpack {archive}: {error}") from error
+    except tarfile.TarError as error:
+        raise ValueError(f"{archive} is not a readable tar archive: {error}") from error
+
+
+def _unzip(archive: Path, into: Path) -> None:
+    import zipfile
+
+    root = os.path.normpath(str(into))
+    try:
+        with zipfile.ZipFile(archive) as handle:
+            for info in handle.infolist():
+                name = info.filename.replace("\\", "/")
+                refusal = (
+                    "would be written outside the destination" if _outside(name, root) else None
+                )
+                if stat.S_ISLNK(info.external_attr >> 16):
+                    link = handle.read(info).decode(errors="replace")
+                    if os.path.isabs(link) or _outside(
+                        os.path.join(os.path.dirname(name), link), root
+                    ):
+                        refusal = f"is a symbolic link to {link!r}, outside the destination"
+                if refusal is not None:
+                    raise UnsafeArchiveError(
+                        f"refusing to unpack {archive}: its member {info.filename!r} {refusal}"
+                    )
+            handle.extractall(into)
+    except zipfile.BadZipFile as error:
+        raise ValueError(f"{archive} is not a readable zip archive: {error}") from error
