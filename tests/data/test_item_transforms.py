@@ -226,13 +226,14 @@ def test_to_tensor_every_kind():
     assert ToTensor.order > Resize.order
 
 
-def test_to_tensor_decode_returns_pixel_points():
+def test_to_tensor_decode_keeps_display_ready_tensors():
     tfm = ToTensor()
-    points = torch.tensor([[1.5, 2.0], [6.0, 3.5]])
+    points = torch.tensor([[2.0, 1.0], [6.0, 3.0]])
     encoded = tfm((_image(8, 4), points), ("image", "points"))
-    decoded = tfm.decode_sample(encoded, ("image", "points"))
+    decoded = Pipeline([Resize(4), tfm]).decode(encoded, ("image", "points"))
     assert decoded[0] is encoded[0]
-    assert torch.allclose(decoded[1], points)
+    # Points stay in [-1, 1]; display scales them to the image it draws.
+    assert torch.allclose((decoded[1] + 1) / 2 * torch.tensor([8.0, 4.0]), points)
 
 
 def test_geometric_transform_needs_image_for_points():
@@ -240,6 +241,8 @@ def test_geometric_transform_needs_image_for_points():
         Resize(10)((torch.zeros(1, 2),), ("points",))
     with pytest.raises(TypeError, match="PIL image"):
         Resize(10)((torch.zeros(3, 4, 4),), ("image",))
+    with pytest.raises(ValueError, match="points without an image"):
+        ToTensor()((torch.zeros(1, 2),), ("points",))
 
 
 def test_pipeline_config_round_trip_through_json():

@@ -381,9 +381,9 @@ class ToTensor(Transform):
     x = -1 is the left edge of the sample's image and +1 its right edge (y likewise), which is
     `grid_sample`'s coordinate system for the batch stage. Other kinds pass through.
 
-    `decode` keeps images and masks as tensors (display code turns (C, H, W) into (H, W, C)) and
-    maps points back to pixel coordinates of the image tensor in the same sample, so they can be
-    drawn over it.
+    `decode` leaves everything as it is: display code (`lamina.data.show`) takes image tensors
+    (C, H, W), mask tensors and points in [-1, 1], and scales the points to the image it draws
+    them on. (Pixel coordinates would be `(points + 1) / 2 * (W, H)`.)
     """
 
     order = 100
@@ -407,19 +407,6 @@ class ToTensor(Transform):
             points = torch.as_tensor(x, dtype=torch.float32)
             return points / torch.tensor(self._size, dtype=torch.float32) * 2 - 1
         return x
-
-    def decode_sample(self, sample: tuple, kinds: Kinds) -> tuple:
-        """Points back to pixel coordinates of the sample's image; everything else unchanged."""
-        if "points" not in kinds:
-            return sample
-        size = _first_size(sample, kinds, self)
-        if size is None:
-            return sample
-        scale = torch.tensor(size, dtype=torch.float32)
-        return tuple(
-            (x + 1) / 2 * scale.to(x.device, x.dtype) if kind == "points" else x
-            for x, kind in zip(sample, kinds, strict=True)
-        )
 
     def draft_size(self) -> tuple[int, int] | None:
         """None: converting does not constrain the decoded size."""
