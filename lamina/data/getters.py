@@ -71,7 +71,8 @@ def get_files(
     for root in roots:
         if not recurse:
             if root.is_dir():
-                files += _files_in(str(root), os.listdir(root), wanted)
+                names = [entry.name for entry in os.scandir(root) if entry.is_file()]
+                files += _files_in(str(root), names, wanted)
             continue
         for folder, subfolders, names in os.walk(root):
             subfolders[:] = [name for name in subfolders if not name.startswith(".")]
