@@ -1,8 +1,33 @@
 """Callbacks shipped with lamina."""
 
+from lamina.train.callbacks.accumulate import GradientAccumulation
+from lamina.train.callbacks.clip import GradientClip
+from lamina.train.callbacks.csv_logger import CSVLogger
+from lamina.train.callbacks.mix import CutMix, MixedLoss, MixUp
+from lamina.train.callbacks.mixed_precision import MixedPrecision
 from lamina.train.callbacks.nan_guard import TerminateOnNaN
 from lamina.train.callbacks.progress import ProgressCallback
 from lamina.train.callbacks.recorder import Recorder
+from lamina.train.callbacks.save_model import SaveModel
 from lamina.train.callbacks.schedule import ParamScheduler
+from lamina.train.callbacks.tensorboard import TensorBoardCallback
+from lamina.train.callbacks.tracker import EarlyStopping, ReduceLROnPlateau, TrackerCallback
 
-__all__ = ["ParamScheduler", "ProgressCallback", "Recorder", "TerminateOnNaN"]
+__all__ = [
+    "CSVLogger",
+    "CutMix",
+    "EarlyStopping",
+    "GradientAccumulation",
+    "GradientClip",
+    "MixUp",
+    "MixedLoss",
+    "MixedPrecision",
+    "ParamScheduler",
+    "ProgressCallback",
+    "Recorder",
+    "ReduceLROnPlateau",
+    "SaveModel",
+    "TensorBoardCallback",
+    "TerminateOnNaN",
+    "TrackerCallback",
+]

@@ -1,0 +1,118 @@
+"""`MixedPrecision`: forward pass and loss under `torch.autocast`, with loss scaling for float16."""
+
+from __future__ import annotations
+
+import torch
+
+from lamina.train.callback import Callback, CancelStep
+
+_DTYPES = {
+    "float16": torch.float16,
+    "fp16": torch.float16,
+    "half": torch.float16,
+    "bfloat16": torch.bfloat16,
+    "bf16": torch.bfloat16,
+}
+
+
+def _as_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
+    if dtype is None or dtype in (torch.float16, torch.bfloat16):
+        return dtype
+    if isinstance(dtype, str) and dtype in _DTYPES:
+        return _DTYPES[dtype]
+    raise ValueError(
+        f"dtype must be None, torch.float16, torch.bfloat16 or one of {sorted(_DTYPES)}, "
+        f"got {dtype!r}"
+    )
+
+
+class MixedPrecision(Callback):
+    """Runs each batch's forward pass and loss under `torch.autocast`.
+
+    Args:
+        dtype: the autocast dtype; None picks float16 on CUDA and bfloat16 elsewhere.
+
+    With float16 a `torch.amp.GradScaler` (`self.scaler`) scales the loss before the backward
+    pass so small gradients do not underflow, then unscales, steps (skipping steps whose gradients
+    overflowed) and updates the scale; the learner's own step is skipped. bfloat16 has float32's
+    range and needs no scaling. Callbacks that read gradients before the step (`GradientClip`)
+    call `scaler.unscale_(opt)` first.
+
+    Autocast is entered in `before_batch` and left as soon as the loss exists (or when the batch
+    ends or is cancelled), so no other code runs under it.
+    """
+
+    order = 40
+
+    def __init__(self, dtype: torch.dtype | str | None = None) -> None:
+        self.dtype = _as_dtype(dtype)
+        self.scaler: torch.amp.GradScaler | None = None
+        self._autocast: torch.autocast | None = None
+        self._entered = False
+        self._scaler_state: dict = {}
+
+    def before_fit(self) -> None:
+        self._leave()
+        device_type = torch.device(self.learn.dls.device).type
+        default = torch.float16 if device_type == "cuda" else torch.bfloat16
+        dtype = self.dtype or default
+        self._autocast = torch.autocast(device_type, dtype=dtype)
+        if dtype == torch.float16 and self.scaler is None:
+            self.scaler = torch.amp.GradScaler(device_type)
+        if self.scaler is not None and self._scaler_state:
+            self.scaler.load_state_dict({**self.scaler.state_dict(), **self._scaler_state})
+            self._scaler_state = {}
+
+    def before_batch(self) -> None:
+        if self._autocast is None:  # a batch run outside fit (`one_batch`, `validate`)
+            self.before_fit()
+        self._leave()  # in case an earlier batch ended in an exception while inside autocast
+        self._autocast.__enter__()
+        self._entered = True
+
+    def _leave(self) -> None:
+        if self._entered:
+            self._entered = False
+            self._autocast.__exit__(None, None, None)
+
+    def after_loss(self) -> None:
+        self._leave()
+
+    def before_backward(self) -> None:
+        if self.scaler is not None:
+            self.learn.loss_grad = self.scaler.scale(self.learn.loss_grad)
+
+    def before_step(self) -> None:
+        if self.scaler is None:
+            return
+        opt = self.learn.opt
+        self.scaler.step(opt)
+        self.scaler.update()
+        opt.zero_grad(set_to_none=True)
+        raise CancelStep
+
+    def after_cancel_batch(self) -> None:
+        self._leave()
+
+    def after_batch(self) -> None:
+        self._leave()  # batches without targets never reach `after_loss`
+
+    def before_validate(self) -> None:
+        self._leave()
+
+    def after_fit(self) -> None:
+        self._leave()
+
+    def state_dict(self) -> dict:
+        if self.scaler is None:
+            return {}
+        # The scale is a float and the growth tracker an int: plain JSON.
+        state = self.scaler.state_dict()
+        return {key: value for key, value in state.items() if isinstance(value, (int, float))}
+
+    def load_state_dict(self, state: dict) -> None:
+        # The scaler may not exist yet (it is made in `before_fit`): keep the state until then.
+        self._scaler_state = dict(state)
+        if self.scaler is not None and state:
+            self.scaler.load_state_dict({**self.scaler.state_dict(), **state})
+            self._scaler_state = {}

@@ -1,0 +1,89 @@
+"""`SaveModel`: checkpoint the best epoch (or every epoch) while training."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from lamina.core.seed import get_rng_state, set_rng_state
+from lamina.train.callbacks.tracker import TrackerCallback
+
+
+class SaveModel(TrackerCallback):
+    """Saves a checkpoint with `learn.save` whenever `monitor` improves, or after every epoch.
+
+    Args:
+        monitor, comp, min_delta: what counts as the best epoch (see `TrackerCallback`).
+        every_epoch: save after every epoch as `{name}_{epoch}` instead of only the best as
+            `{name}`.
+        name: the checkpoint name under `learn.path / learn.model_dir`.
+        at_end: load the best checkpoint's weights (and optimizer state) back into the learner
+            when training ends, also after an early stop; the rest of the learner's state (the
+            recorder's history, position, RNG) stays that of the end of training.
+        with_opt: save (and load) the optimizer state too, so training can resume exactly.
+
+    Example:
+        >>> learn.fit(10, cbs=SaveModel("accuracy", at_end=True))
+    """
+
+    def __init__(
+        self,
+        monitor: str = "valid_loss",
+        comp: str | None = None,
+        min_delta: float = 0.0,
+        every_epoch: bool = False,
+        name: str = "model",
+        at_end: bool = False,
+        with_opt: bool = True,
+    ) -> None:
+        super().__init__(monitor, comp, min_delta)
+        if not isinstance(name, str) or not name or "/" in name or "\\" in name:
+            raise ValueError(f"name must be a non-empty file name without '/', got {name!r}")
+        self.every_epoch, self.fname = bool(every_epoch), name  # `name` is the callback's own
+        self.at_end, self.with_opt = bool(at_end), bool(with_opt)
+        self.saved: list[str] = []
+
+    def before_fit(self) -> None:
+        super().before_fit()
+        if getattr(self.learn, "start_epoch", 0) == 0:
+            self.saved = []
+
+    def after_epoch(self) -> None:
+        super().after_epoch()
+        if self.every_epoch:
+            self._save(f"{self.fname}_{self.learn.epoch}")
+        elif self.new_best:
+            self._save(self.fname)
+
+    def _save(self, name: str) -> None:
+        self.learn.save(name, with_opt=self.with_opt)
+        self.saved.append(name)
+
+    def best_name(self) -> str | None:
+        """The checkpoint name of the best epoch so far (None before any improvement)."""
+        if self.best_epoch is None:
+            return None
+        return f"{self.fname}_{self.best_epoch}" if self.every_epoch else self.fname
+
+    def after_fit(self) -> None:
+        best = self.best_name()
+        if self.at_end and best is not None and best in self.saved:
+            self._load_weights(best)
+
+    def _load_weights(self, name: str) -> None:
+        # A checkpoint also holds callback, progress and RNG state from the best epoch; keep the
+        # history of the whole fit (the recorder's table) and only take the weights back.
+        learn = self.learn
+        states = [(cb, cb.state_dict()) for cb in learn.cbs]
+        epochs_done, rng = learn.epochs_done, get_rng_state()
+        learn.load(name, with_opt=self.with_opt)
+        for cb, state in states:
+            cb.load_state_dict(state)
+        learn.epochs_done = epochs_done
+        set_rng_state(*rng)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {**super().state_dict(), "saved": list(self.saved)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.saved = list(state.get("saved", []))

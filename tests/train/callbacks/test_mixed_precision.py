@@ -1,0 +1,146 @@
+"""MixedPrecision: autocast around forward and loss only, loss scaling for float16."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+from torch import nn
+
+from lamina import Callback, Learner
+from lamina.testing import synth_classification, tiny_learner
+from lamina.train.callbacks import MixedPrecision
+
+
+class Probe(Callback):
+    """Records the prediction dtype and whether autocast is on at each point of a batch."""
+
+    order = 45  # after MixedPrecision (40)
+
+    def __init__(self) -> None:
+        self.pred_dtypes: set[torch.dtype] = set()
+        self.on_after_pred: set[bool] = set()
+        self.on_after_loss: set[bool] = set()
+
+    def after_pred(self) -> None:
+        self.pred_dtypes.add(self.learn.pred.dtype)
+        self.on_after_pred.add(torch.is_autocast_enabled("cpu"))
+
+    def after_loss(self) -> None:
+        self.on_after_loss.add(torch.is_autocast_enabled("cpu"))
+
+
+def _linear_learner(*cbs: Callback) -> Learner:
+    dls = synth_classification(n_train=256, n_valid=64, device="cpu")
+    learn = Learner(dls, nn.Linear(8, 3), loss_func=nn.CrossEntropyLoss(), lr=0.05, cbs=list(cbs))
+    learn.progress.silent = True
+    return learn
+
+
+def test_bf16_autocast_is_active_only_inside_forward_and_loss() -> None:
+    probe = Probe()
+    learn = _linear_learner(MixedPrecision(), probe)
+    before = learn.validate()[0]
+    learn.fit(3)
+    assert probe.pred_dtypes == {torch.bfloat16}
+    assert probe.on_after_pred == {True}
+    assert probe.on_after_loss == {False}
+    assert not torch.is_autocast_enabled("cpu")
+    assert learn.mixed_precision.scaler is None  # bfloat16 needs no loss scaling
+    assert learn.recorder.values[-1][2] < 0.5 * before
+
+
+def test_fp16_scaler_scales_the_loss_and_steps() -> None:
+    class ScaleProbe(Callback):
+        order = 35  # between the backward pass and MixedPrecision's step (40)
+
+        def before_step(self) -> None:
+            scale = self.learn.mixed_precision.scaler.get_scale()
+            ratio = (self.learn.loss_grad / self.learn.loss).item()
+            self.ratios.append(ratio / scale)
+
+    probe = ScaleProbe()
+    probe.ratios = []
+    learn = _linear_learner(MixedPrecision("fp16"), probe)
+    before = learn.validate()[0]
+    learn.fit(3)
+    assert learn.mixed_precision.scaler is not None
+    assert probe.ratios == pytest.approx([1.0] * len(probe.ratios), rel=1e-2)
+    assert learn.recorder.values[-1][2] < 0.5 * before
+
+
+def test_fp16_scaler_skips_a_step_whose_gradients_overflow() -> None:
+    class Overflow(Callback):
+        order = 35
+
+        def before_step(self) -> None:
+            if self.learn.train_iter == 0:
+                next(self.learn.model.parameters()).grad[0, 0] = float("inf")
+
+        def after_step(self) -> None:
+            if self.learn.train_iter == 0:
+                self.weights = [p.detach().clone() for p in self.learn.model.parameters()]
+
+    overflow = Overflow()
+    learn = _linear_learner(MixedPrecision(torch.float16), overflow)
+    learn.dls.train.bs = 256  # one batch per epoch
+    learn._prepare()
+    start = [p.detach().clone() for p in learn.model.parameters()]
+    learn.fit(1)
+    for weight, initial in zip(overflow.weights, start, strict=True):
+        torch.testing.assert_close(weight, initial)
+    assert learn.mixed_precision.scaler.get_scale() == 2.0**16 * 0.5
+
+
+def test_autocast_is_left_when_a_batch_fails() -> None:
+    class Boom(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.linear = nn.Linear(8, 3)
+            self.fail = True
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            if self.fail:
+                raise RuntimeError("boom")
+            return self.linear(x)
+
+    dls = synth_classification(device="cpu")
+    learn = Learner(dls, Boom(), loss_func=nn.CrossEntropyLoss(), cbs=MixedPrecision())
+    learn.progress.silent = True
+    try:
+        with pytest.raises(RuntimeError, match="boom"):
+            learn.fit(1)
+        learn.model.fail = False
+        learn.validate()  # the next phase leaves any autocast a failed batch left entered
+        assert not torch.is_autocast_enabled("cpu")
+    finally:
+        torch.set_autocast_enabled("cpu", False)
+
+
+def test_state_round_trips_the_loss_scale() -> None:
+    learn = _linear_learner(MixedPrecision("float16"))
+    learn.fit(1)
+    state = learn.mixed_precision.state_dict()
+    assert state["scale"] == learn.mixed_precision.scaler.get_scale()
+    fresh = MixedPrecision("float16")
+    fresh.load_state_dict({**state, "scale": 1024.0})
+    other = _linear_learner(fresh)
+    other.fit(1)
+    assert other.mixed_precision.scaler.get_scale() == 1024.0  # loaded, not the default 2**16
+
+
+@pytest.mark.parametrize("dtype", ["float32", torch.float32, 16])
+def test_rejects_unsupported_dtypes(dtype: object) -> None:
+    with pytest.raises(ValueError, match=r"dtype must be .*got"):
+        MixedPrecision(dtype)
+
+
+@pytest.mark.gpu
+def test_fp16_with_scaler_on_cuda() -> None:
+    learn = tiny_learner(classification=True)
+    learn.dls = synth_classification(device="cuda")
+    learn.add_cbs([MixedPrecision()])
+    learn.fit(2, lr=1e-2)
+    assert learn.mixed_precision.scaler is not None
+    assert learn.mixed_precision.scaler.get_scale() > 0
+    assert learn.recorder.values[-1][2] < learn.recorder.values[0][1]
+    assert not torch.is_autocast_enabled("cuda")
