@@ -203,7 +203,7 @@ class ImageDataLoaders:
         path: str | Path,
         csv_fname: str = "labels.csv",
         header: int | str | None = "infer",
-        delimiter: str | None = None,
+        delimiter: str = ",",
         **kwargs: Any,
     ) -> BlockDataLoaders:
         """As `from_df`, reading the table from `path/csv_fname`."""
