@@ -178,14 +178,27 @@ def test_size_resizes_in_the_same_pass() -> None:
     torch.testing.assert_close(out, expected, atol=1e-5, rtol=0)
 
 
-def test_only_changed_images_are_resampled() -> None:
-    images = torch.rand(16, 3, 8, 8)
-    (out,) = Flip(p=0.3)((images,), ("image",), 0)
+def test_only_changed_images_are_resampled_with_their_masks_and_points() -> None:
+    images, masks = torch.rand(16, 3, 8, 8), torch.randint(0, 5, (16, 8, 8))
+    points = torch.rand(16, 4, 2) * 2 - 1
+    out, out_masks, out_points = Flip(p=0.3)((images, masks, points), ALL_KINDS, 0)
     same = (out == images).flatten(1).all(dim=1)
     flipped = (out - images.flip(-1)).abs().flatten(1).amax(dim=1) < 1e-5
     assert (same | flipped).all()
     assert same.any()
     assert flipped.any()
+    assert torch.equal(out_masks[same], masks[same])
+    assert torch.equal(out_masks[~same], masks[~same].flip(-1))
+    torch.testing.assert_close(out_points[~same, :, 0], -points[~same, :, 0])
+    torch.testing.assert_close(out_points[same], points[same])
+
+
+def test_affine_grid_without_projective_division_is_the_same() -> None:
+    matrix = rotation_matrix(torch.tensor([30.0, -70.0])) @ zoom_matrix(
+        torch.tensor([1.3, 0.8]), torch.tensor([[0.1, -0.2], [0.0, 0.3]])
+    )
+    full = sampling_grid(matrix, (5, 7), projective=True)
+    torch.testing.assert_close(sampling_grid(matrix, (5, 7), projective=False), full)
 
 
 def test_only_training_batches_are_augmented() -> None:

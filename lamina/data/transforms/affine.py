@@ -84,16 +84,26 @@ def _axis(n: int, align_corners: bool, device: torch.device) -> torch.Tensor:
 
 
 def sampling_grid(
-    matrix: torch.Tensor, size: tuple[int, int], align_corners: bool = True
+    matrix: torch.Tensor,
+    size: tuple[int, int],
+    align_corners: bool = True,
+    projective: bool = True,
 ) -> torch.Tensor:
-    """The `(B, H, W, 2)` grid for `F.grid_sample` from sampling matrices `(B, 3, 3)`."""
+    """The `(B, H, W, 2)` grid for `F.grid_sample` from sampling matrices `(B, 3, 3)`.
+
+    Args:
+        projective: False promises that every bottom row is (0, 0, 1), which skips a division.
+    """
     height, width = size
     xs = _axis(width, align_corners, matrix.device).expand(height, width)
     ys = _axis(height, align_corners, matrix.device)[:, None].expand(height, width)
     base = torch.stack([xs, ys, torch.ones_like(xs)], dim=-1).view(height * width, 3)
     # einsum runs as one GEMM; a broadcast `base @ matrix.mT` is over 10x slower on the CPU.
-    coords = torch.einsum("nk,bjk->bnj", base, matrix)  # (B, H*W, 3)
-    grid = coords[..., :2] / coords[..., 2:]
+    if not projective:
+        grid = torch.einsum("nk,bjk->bnj", base, matrix[:, :2])  # (B, H*W, 2)
+    else:
+        coords = torch.einsum("nk,bjk->bnj", base, matrix)  # (B, H*W, 3)
+        grid = coords[..., :2] / coords[..., 2:]
     return grid.view(len(matrix), height, width, 2)
 
 
@@ -206,6 +216,7 @@ class AffineWarp(Transform):
         self._matrix: torch.Tensor | None = None
         self._inverse: torch.Tensor | None = None
         self._index: torch.Tensor | None = None
+        self._grids: dict[tuple, torch.Tensor] = {}
 
     def _validate(self) -> None:
         for name in ("p_affine", "p_flip", "p_rotate", "p_zoom", "p_warp"):
@@ -268,6 +279,7 @@ class AffineWarp(Transform):
     def before_call(self, sample: tuple, kinds: Kinds) -> None:
         """Draw one set of parameters per image of the batch."""
         self._matrix = self._inverse = self._index = None
+        self._grids = {}  # one grid per (device, output size), shared by images and masks
         shapes = [
             x.shape for x, kind in zip(sample, kinds, strict=True) if kind in ("image", "mask")
         ]
@@ -300,7 +312,13 @@ class AffineWarp(Transform):
 
     def _resample(self, x: torch.Tensor, kind: str, matrix: torch.Tensor) -> torch.Tensor:
         size = self.size or tuple(x.shape[-2:])
-        grid = sampling_grid(matrix.to(x.device), size, self.align_corners)
+        key = (x.device, size)
+        if key not in self._grids:
+            projective = bool(matrix[:, 2, :2].any())
+            self._grids[key] = sampling_grid(
+                matrix.to(x.device), size, self.align_corners, projective
+            )
+        grid = self._grids[key]
         if kind == "mask":
             return resample_masks(x, grid, self.mask_fill, self.pad_mode, self.align_corners)
         if not x.is_floating_point():
