@@ -169,8 +169,8 @@ class AffineWarp(Transform):
     each happen with probability `p_affine` (or their own `p_rotate`, `p_zoom`, `p_warp`).
     Images are resampled with `mode` and `pad_mode`; masks by nearest neighbour, reading
     `mask_fill` outside the input (None: pad like the images); points move with the content and
-    may leave [-1, 1]. When at most half the batch drew identity parameters (and `size` is None),
-    only the other images are resampled; when none changed, nothing is.
+    may leave [-1, 1]. When at most half the batch drew a change (and `size` is None), only those
+    images are resampled and the rest are returned as they were; when none did, nothing is.
 
     Args:
         flip_vert: with `do_flip`, also flip vertically (independently, with `p_flip`).
