@@ -10,6 +10,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import torch
 
+from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.optim.hyper import set_hyper
 from lamina.train.callback import Callback, CancelEpoch, CancelFit
 
@@ -179,8 +180,7 @@ class _Snapshot:
         self.opt_state = None if learn.opt is None else copy.deepcopy(learn.opt.state_dict())
         self.values = {name: getattr(learn, name) for name in self.counters if hasattr(learn, name)}
         self.cbs = [(cb, copy.deepcopy(cb.state_dict())) for cb in learn.cbs]
-        self.rng = torch.get_rng_state()
-        self.cuda_rng = torch.cuda.get_rng_state_all() if torch.cuda.is_available() else None
+        self.rng = get_rng_state()
         self.generators = [
             (generator, generator.get_state())
             for dl in learn.dls.loaders
@@ -200,9 +200,7 @@ class _Snapshot:
             setattr(learn, name, value)
         for cb, state in self.cbs:
             cb.load_state_dict(state)
-        torch.set_rng_state(self.rng)
-        if self.cuda_rng is not None:
-            torch.cuda.set_rng_state_all(self.cuda_rng)
+        set_rng_state(*self.rng)
         for generator, state in self.generators:
             generator.set_state(state)
 
