@@ -148,6 +148,16 @@ def test_random_erasing_only_on_training_images() -> None:
     assert RandomErasing(p=0.0)((images,), ("image",), 0)[0] is images
 
 
+def test_random_erasing_keeps_dtype_and_pixels_outside_the_boxes() -> None:
+    images = torch.rand(16, 3, 12, 12, dtype=torch.float64)
+    tfm = RandomErasing(p=1.0, sl=0.1, max_count=3)
+    (out,) = tfm((images,), ("image",), 0)
+    assert out.dtype == torch.float64
+    erase = erase_mask(tfm._boxes, 12, 12)[:, None].expand_as(images)
+    assert torch.equal(out[~erase], images[~erase])
+    assert (out[erase] != images[erase]).all()
+
+
 def test_random_erasing_config_round_trips() -> None:
     tfm = RandomErasing(p=0.3, sl=0.1, sh=0.2, min_aspect=0.5, max_count=2)
     rebuilt = Pipeline.from_config(json.loads(json.dumps(Pipeline(tfm).to_config()))).tfms[0]

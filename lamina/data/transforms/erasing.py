@@ -55,6 +55,7 @@ class RandomErasing(Transform):
         self.p, self.sl, self.sh = float(p), float(sl), float(sh)
         self.min_aspect, self.max_count = float(min_aspect), max_count
         self._boxes: torch.Tensor | None = None
+        self._erase: torch.Tensor | None = None
 
     def draw_boxes(self, batch_size: int, height: int, width: int) -> torch.Tensor:
         """Random boxes `(B, max_count, 4)` of (top, bottom, left, right), drawn on the CPU.
@@ -77,18 +78,25 @@ class RandomErasing(Transform):
     def before_call(self, sample: tuple, kinds: Kinds) -> None:
         """Draw the boxes of every image of the batch."""
         images = [x for x, kind in zip(sample, kinds, strict=True) if kind == "image"]
-        self._boxes = None
+        self._boxes = self._erase = None
         if images:
             batch_size, _, height, width = images[0].shape
-            boxes = self.draw_boxes(batch_size, height, width)
-            if bool((boxes[..., 1] > boxes[..., 0]).any()):
-                self._boxes = boxes
+            self._boxes = self.draw_boxes(batch_size, height, width)
+            # Built on the CPU so that counting the erased pixels never waits for the device.
+            self._erase = erase_mask(self._boxes, height, width)
 
     def encode(self, x: Any, kind: str) -> Any:
-        if kind != "image" or self._boxes is None:
+        if kind != "image" or self._erase is None:
             return x
-        erase = erase_mask(self._boxes.to(x.device), *x.shape[-2:])[:, None]  # (B, 1, H, W)
-        return torch.where(erase, torch.randn_like(x), x)
+        erase = self._erase
+        if erase.shape[-2:] != x.shape[-2:]:  # a second image of another size in the sample
+            erase = erase_mask(self._boxes, *x.shape[-2:])
+        count = int(erase.sum())
+        if count == 0:
+            return x
+        # Noise for the erased pixels only: drawing it for the whole batch costs several times more.
+        noise = torch.randn(count * x.shape[1], dtype=x.dtype, device=x.device)
+        return x.masked_scatter(erase.to(x.device, non_blocking=True)[:, None], noise)
 
     def config(self) -> dict[str, Any]:
         return {
