@@ -13,6 +13,7 @@ from lamina.collab.models import EmbeddingDotBias, EmbeddingNN
 from lamina.core.registry import register
 from lamina.tabular.model import emb_sz_rule
 from lamina.train.learner import Learner
+from lamina.train.loss_check import default_loss_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -192,7 +193,7 @@ def collab_learner(
         arch = {"n_users": n_users, "n_items": n_items, "n_factors": n_factors,
                 "y_range": y_range}  # fmt: skip
     name = "nn" if use_nn else "dot"
-    learner_kwargs.setdefault("loss_func", nn.MSELoss())
+    learner_kwargs.setdefault("loss_func", default_loss_for(dls))
     learn = CollabLearner(dls, ARCHS[name](**arch), **learner_kwargs)
     learn.export_spec = {"app": "collab", "model": name, "arch": arch,
                          "vocab": dls.vocab.state_dict(), "names": dls.names}  # fmt: skip
@@ -213,6 +214,6 @@ def build_collab_learner(
         raise ValueError(f"the exported weights do not fit the collab model: {error}") from error
     vocab = CollabVocab(spec["vocab"]["users"], spec["vocab"]["items"])
     dls = CollabDataLoaders((), None, vocab, spec["names"], rated=None, device=device)
-    learn = CollabLearner(dls, model, loss_func=nn.MSELoss())
+    learn = CollabLearner(dls, model, loss_func=default_loss_for(dls))
     learn.export_spec = spec
     return learn

@@ -116,6 +116,16 @@ class CollabDataLoaders(DataLoaders):
         self.vocab, self.names = vocab, list(names)
         self.rated = rated  # int64 (n, 2): every (user, item) pair in the data
 
+    @property
+    def loss_name(self) -> str:
+        """Ratings are fitted with the mean squared error."""
+        return "mse_flat"
+
+    @property
+    def loss_kwargs(self) -> dict[str, Any]:
+        """Arguments of that loss (none)."""
+        return {}
+
     @classmethod
     def from_df(
         cls,

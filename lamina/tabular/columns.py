@@ -9,7 +9,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DATE_PARTS = (
-    "year", "month", "week", "day", "dayofweek", "dayofyear", "is_month_end", "is_month_start",
+    "year", "month", "week", "day", "day_of_week", "day_of_year", "is_month_end", "is_month_start",
     "is_quarter_end", "is_quarter_start", "is_year_end", "is_year_start",
 )  # fmt: skip
 
@@ -54,10 +54,11 @@ def add_datepart(
 ) -> pd.DataFrame:
     """A copy of `df` with the date column `field_name` expanded into parts.
 
-    Adds `<prefix>year, month, week, day, dayofweek, dayofyear`, the six `is_*_start/end` flags and
-    `<prefix>elapsed` (seconds since 1970), where the prefix defaults to the column name minus a
-    trailing "date" (`sale_date` -> `sale_`). Missing dates give missing parts, which `FillMissing`
-    and `Categorify` then handle. The original column is dropped unless `drop=False`.
+    Adds `<prefix>year, month, week, day, day_of_week, day_of_year`, the six
+    `is_*_start/end` flags and `<prefix>elapsed` (seconds since 1970), where the prefix defaults
+    to the column name minus a trailing "date" (`sale_date` -> `sale_`). Missing dates give
+    missing parts, which `FillMissing` and `Categorify` then handle. The original column is
+    dropped unless `drop=False`.
     """
     import pandas as pd
 

@@ -6,13 +6,13 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
-from torch import nn
 
 from lamina.core.registry import register
 from lamina.tabular.loaders import TabularDataLoaders
 from lamina.tabular.model import TabularModel, emb_sz_rule
 from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
+from lamina.train.loss_check import default_loss_for
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -66,10 +66,6 @@ class TabularLearner(Learner):
         return (values[0] if len(values) == 1 else values), out, out
 
 
-def _loss_for(y_block: str | None) -> nn.Module:
-    return nn.CrossEntropyLoss() if y_block == "category" else nn.MSELoss()
-
-
 def _emb_szs(processor: TabularProcessor, emb_szs: dict[str, int] | None) -> list[list[int]]:
     emb_szs = dict(emb_szs or {})
     unknown = sorted(set(emb_szs) - set(processor.all_cat_names))
@@ -80,6 +76,20 @@ def _emb_szs(processor: TabularProcessor, emb_szs: dict[str, int] | None) -> lis
         )
     pairs = zip(processor.all_cat_names, processor.cardinalities, strict=True)
     return [[n, int(emb_szs.get(name, emb_sz_rule(n)))] for name, n in pairs]
+
+
+def _start_at_mean(model: TabularModel, dls: TabularDataLoaders) -> None:
+    """Set the output bias so that regression predictions start at the training targets' mean:
+    far-from-zero targets (prices, grams) then need no long climb from 0."""
+    y = getattr(dls.train, "tensors", (None,) * 3)[2]
+    if y is None or not y.is_floating_point():
+        return
+    mean = y.float().mean(dim=0).to(model.layers[-1].bias.device)  # (n_out,)
+    if model.y_range is not None:
+        low, high = model.y_range
+        mean = torch.logit(((mean - low) / (high - low)).clamp(1e-3, 1 - 1e-3))
+    with torch.no_grad():
+        model.layers[-1].bias.copy_(mean)
 
 
 def tabular_learner(
@@ -96,6 +106,7 @@ def tabular_learner(
 
     The loss follows the target: cross-entropy over class indices for a category, mean squared
     error for one or several regression targets (pass `loss_func` to choose another).
+    Regression outputs start at the training targets' mean (via the output layer's bias).
 
     Args:
         layers: hidden layer widths (default `[200, 100]`).
@@ -126,7 +137,9 @@ def tabular_learner(
         "y_range": None if y_range is None else list(y_range),
     }
     model = TabularModel(**arch)
-    learner_kwargs.setdefault("loss_func", _loss_for(processor.y_block))
+    if processor.y_block == "regression":
+        _start_at_mean(model, dls)
+    learner_kwargs.setdefault("loss_func", default_loss_for(dls))
     learn = TabularLearner(dls, model, metrics=metrics, **learner_kwargs)
     learn.export_spec = {"app": "tabular", "arch": arch, "processor": processor.state_dict()}
     return learn
@@ -145,6 +158,6 @@ def build_tabular_learner(
     except RuntimeError as error:
         raise ValueError(f"the exported weights do not fit the tabular model: {error}") from error
     dls = TabularDataLoaders((), None, processor, device)
-    learn = TabularLearner(dls, model, loss_func=_loss_for(processor.y_block))
+    learn = TabularLearner(dls, model, loss_func=default_loss_for(dls))
     learn.export_spec = spec
     return learn

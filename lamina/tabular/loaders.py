@@ -133,6 +133,16 @@ class TabularDataLoaders(DataLoaders):
         return cls.from_df(pd.read_csv(path), y_names, **kwargs)
 
     @property
+    def loss_name(self) -> str:
+        """The registered loss the target calls for: cross-entropy for a category, else MSE."""
+        return "cross_entropy_flat" if self.processor.y_block == "category" else "mse_flat"
+
+    @property
+    def loss_kwargs(self) -> dict[str, Any]:
+        """Arguments of that loss (none)."""
+        return {}
+
+    @property
     def bs(self) -> int:
         """The training batch size."""
         return getattr(self.train, "bs", 64)

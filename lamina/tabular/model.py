@@ -12,7 +12,7 @@ def emb_sz_rule(n_cat: int) -> int:
     """Embedding width for a vocabulary of `n_cat` values: `min(600, round(1.6 * n_cat**0.56))`.
 
     The rule grows slower than the vocabulary (a 2-value column gets 2 dimensions, a 100-value
-    one 21, a 10,000-value one 276) and caps at 600.
+    one 21, a 10,000-value one 278) and caps at 600.
     """
     return min(600, round(1.6 * n_cat**0.56))
 
