@@ -151,9 +151,12 @@ def test_random_erasing_only_on_training_images() -> None:
 def test_random_erasing_keeps_dtype_and_pixels_outside_the_boxes() -> None:
     images = torch.rand(16, 3, 12, 12, dtype=torch.float64)
     tfm = RandomErasing(p=1.0, sl=0.1, max_count=3)
+    torch.manual_seed(2)
+    boxes = tfm.draw_boxes(16, 12, 12)
+    torch.manual_seed(2)
     (out,) = tfm((images,), ("image",), 0)
     assert out.dtype == torch.float64
-    erase = erase_mask(tfm._boxes, 12, 12)[:, None].expand_as(images)
+    erase = erase_mask(boxes, 12, 12)[:, None].expand_as(images)
     assert torch.equal(out[~erase], images[~erase])
     assert (out[erase] != images[erase]).all()
 
