@@ -39,7 +39,8 @@ class MixedPrecision(Callback):
     call `scaler.unscale_(opt)` first.
 
     Autocast is entered in `before_batch` and left as soon as the loss exists (or when the batch
-    ends or is cancelled), so no other code runs under it.
+    ends or is cancelled), so no other code runs under it. If an exception escapes in between,
+    autocast is left at the next batch, validation or fit of this learner.
     """
 
     order = 40

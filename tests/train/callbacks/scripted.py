@@ -1,8 +1,11 @@
-"""A callback that overwrites a column of the epoch table, to drive trackers exactly."""
+"""Test helpers: a callback that scripts a column of the epoch table, and a small learner."""
 
 from __future__ import annotations
 
-from lamina import Callback
+from typing import Any
+
+from lamina import Callback, Learner
+from lamina.testing import synth_classification, synth_regression, tiny_learner
 
 
 class ScriptedColumn(Callback):
@@ -18,3 +21,14 @@ class ScriptedColumn(Callback):
         recorder.values[-1][recorder.metric_names.index(self.column)] = self.values[
             self.learn.epoch
         ]
+
+
+def small_learner(classification: bool = False, **kwargs: Any) -> Learner:
+    """`tiny_learner` on a few batches per epoch: for tests where the training itself is not
+    what is checked."""
+    learn = tiny_learner(classification=classification, **kwargs)
+    if classification:
+        learn.dls = synth_classification(n_train=64, n_valid=32, bs=32, device="cpu")
+    else:
+        learn.dls = synth_regression(n_train=32, n_valid=16, bs=16, device="cpu")
+    return learn

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from lamina import Callback
-from lamina.testing import tiny_learner
+
+from .scripted import small_learner
 
 
 class Faulty(Callback):
@@ -17,7 +18,7 @@ class Faulty(Callback):
 
 
 def test_error_names_callback_and_event() -> None:
-    learn = tiny_learner(cbs=[Faulty()])
+    learn = small_learner(cbs=[Faulty()])
     with pytest.raises(KeyError, match="missing") as exc_info:
         learn.fit(1)
     notes = " ".join(getattr(exc_info.value, "__notes__", []))

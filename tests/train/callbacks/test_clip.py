@@ -8,8 +8,9 @@ import pytest
 import torch
 
 from lamina import Callback
-from lamina.testing import tiny_learner
 from lamina.train.callbacks import GradientClip, MixedPrecision
+
+from .scripted import small_learner
 
 
 class NormProbe(Callback):
@@ -30,7 +31,7 @@ class NormProbe(Callback):
 @pytest.mark.parametrize("norm_type", [2.0, 1.0, math.inf])
 def test_global_norm_is_at_most_max_norm(norm_type: float) -> None:
     clip, probe = GradientClip(max_norm=0.05, norm_type=norm_type), NormProbe(norm_type)
-    learn = tiny_learner(classification=True, cbs=[clip, probe])
+    learn = small_learner(classification=True, cbs=[clip, probe])
     learn.fit(1, lr=1e-2)
     assert max(probe.norms) <= 0.05 * (1 + 1e-4)
     assert float(clip.norm) > 0.05  # the raw gradients were larger: clipping did something
@@ -38,14 +39,14 @@ def test_global_norm_is_at_most_max_norm(norm_type: float) -> None:
 
 def test_small_gradients_are_left_alone() -> None:
     clip, probe = GradientClip(max_norm=1e6), NormProbe()
-    learn = tiny_learner(classification=True, cbs=[clip, probe])
+    learn = small_learner(classification=True, cbs=[clip, probe])
     learn.fit(1, lr=1e-2)
     assert probe.norms[-1] == pytest.approx(float(clip.norm), rel=1e-5)
 
 
 def test_unscales_float16_gradients_before_clipping() -> None:
     clip, probe = GradientClip(max_norm=0.05), NormProbe()
-    learn = tiny_learner(classification=True, cbs=[MixedPrecision("fp16"), clip, probe])
+    learn = small_learner(classification=True, cbs=[MixedPrecision("fp16"), clip, probe])
     learn.fit(1, lr=1e-2)
     # scaled gradients would be ~65536 times larger than max_norm after a clip on scaled values
     assert max(probe.norms) <= 0.05 * (1 + 1e-3)

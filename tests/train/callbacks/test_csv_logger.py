@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from lamina import Callback
-from lamina.testing import tiny_learner
 from lamina.train.callbacks import CSVLogger
+
+from .scripted import small_learner
 
 
 def _rows(path: Path) -> list[list[str]]:
@@ -18,7 +19,7 @@ def _rows(path: Path) -> list[list[str]]:
 
 
 def test_writes_header_and_one_row_per_epoch(tmp_path: Path) -> None:
-    learn = tiny_learner(path=tmp_path, cbs=[CSVLogger()])
+    learn = small_learner(path=tmp_path, cbs=[CSVLogger()])
     learn.fit(3, lr=0.05)
     rows = _rows(tmp_path / "history.csv")
     assert rows[0] == ["epoch", "train_loss", "valid_loss", "time"]
@@ -39,13 +40,13 @@ def test_rows_are_on_disk_during_training(tmp_path: Path) -> None:
             self.seen.append(len(_rows(tmp_path / "logs" / "run.csv")))
 
     reader = ReadBack()
-    learn = tiny_learner(path=tmp_path, cbs=[CSVLogger("logs/run.csv"), reader])
+    learn = small_learner(path=tmp_path, cbs=[CSVLogger("logs/run.csv"), reader])
     learn.fit(2)
     assert reader.seen == [2, 3]
 
 
 def test_append_keeps_earlier_rows_and_one_header(tmp_path: Path) -> None:
-    learn = tiny_learner(path=tmp_path)
+    learn = small_learner(path=tmp_path)
     learn.fit(2, cbs=[CSVLogger(append=True)])
     learn.fit(1, cbs=[CSVLogger(append=True)])
     rows = _rows(tmp_path / "history.csv")

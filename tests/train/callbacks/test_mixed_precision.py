@@ -8,7 +8,7 @@ from torch import nn
 
 from lamina import Callback, Learner
 from lamina.testing import synth_classification, tiny_learner
-from lamina.train.callbacks import MixedPrecision
+from lamina.train.callbacks import GradientAccumulation, GradientClip, MixedPrecision
 
 
 class Probe(Callback):
@@ -126,6 +126,15 @@ def test_state_round_trips_the_loss_scale() -> None:
     other = _linear_learner(fresh)
     other.fit(1)
     assert other.mixed_precision.scaler.get_scale() == 1024.0  # loaded, not the default 2**16
+
+
+def test_fp16_steps_only_when_accumulation_and_clipping_allow() -> None:
+    learn = _linear_learner(MixedPrecision("fp16"), GradientAccumulation(2), GradientClip(0.1))
+    learn.fit(1)  # 8 batches: 4 real steps, each unscaled, clipped, then stepped by the scaler
+    scaler = learn.mixed_precision.scaler
+    assert scaler.state_dict()["_growth_tracker"] == 4
+    assert float(learn.gradient_clip.norm) < 1e3  # clipped the unscaled gradients
+    assert learn.recorder.values[-1][2] < learn.recorder.losses[0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", torch.float32, 16])

@@ -8,10 +8,9 @@ import pytest
 import torch
 
 from lamina import Callback
-from lamina.testing import tiny_learner
 from lamina.train.callbacks import EarlyStopping, SaveModel
 
-from .scripted import ScriptedColumn
+from .scripted import ScriptedColumn, small_learner
 
 VALUES = [1.0, 0.8, 0.9, 0.7, 0.75]
 
@@ -25,7 +24,7 @@ def _record_saves(learn, monkeypatch: pytest.MonkeyPatch) -> list[tuple[int, str
 
 
 def test_saves_only_improving_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
-    learn = tiny_learner(cbs=[ScriptedColumn(VALUES), SaveModel(name="best", with_opt=False)])
+    learn = small_learner(cbs=[ScriptedColumn(VALUES), SaveModel(name="best", with_opt=False)])
     calls = _record_saves(learn, monkeypatch)
     learn.fit(5)
     assert calls == [(0, "best", False), (1, "best", False), (3, "best", False)]
@@ -33,7 +32,7 @@ def test_saves_only_improving_epochs(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_saves_every_epoch_under_numbered_names(monkeypatch: pytest.MonkeyPatch) -> None:
     save = SaveModel(every_epoch=True)
-    learn = tiny_learner(cbs=[ScriptedColumn(VALUES), save])
+    learn = small_learner(cbs=[ScriptedColumn(VALUES), save])
     calls = _record_saves(learn, monkeypatch)
     learn.fit(5)
     assert [name for _, name, _ in calls] == [f"model_{epoch}" for epoch in range(5)]
@@ -56,7 +55,7 @@ def test_at_end_loads_the_best_weights_back(tmp_path: Path, every_epoch: bool) -
     pytest.importorskip("lamina.train.checkpoint")
     log = WeightLog()
     save = SaveModel(every_epoch=every_epoch, at_end=True)
-    learn = tiny_learner(path=tmp_path, cbs=[ScriptedColumn(VALUES), save, log])
+    learn = small_learner(path=tmp_path, cbs=[ScriptedColumn(VALUES), save, log])
     learn.fit(5, lr=0.05)
     best = "model_3" if every_epoch else "model"
     assert (tmp_path / "models" / f"{best}.safetensors").is_file()
@@ -73,7 +72,7 @@ def test_at_end_after_early_stopping(tmp_path: Path) -> None:
     pytest.importorskip("lamina.train.checkpoint")
     log = WeightLog()
     cbs = [ScriptedColumn([1.0, 0.5, 0.6, 0.7, 0.1]), SaveModel(at_end=True), EarlyStopping(), log]
-    learn = tiny_learner(path=tmp_path, cbs=cbs)
+    learn = small_learner(path=tmp_path, cbs=cbs)
     learn.fit(5, lr=0.05)
     assert len(learn.recorder.values) == 3  # stopped after epoch 2
     for key, value in learn.model.state_dict().items():

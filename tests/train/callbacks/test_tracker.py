@@ -6,10 +6,9 @@ import pytest
 
 from lamina import AvgMetric, Callback
 from lamina.optim.hyper import get_hyper
-from lamina.testing import tiny_learner
 from lamina.train.callbacks import EarlyStopping, ReduceLROnPlateau, TrackerCallback
 
-from .scripted import ScriptedColumn
+from .scripted import ScriptedColumn, small_learner
 
 
 @pytest.mark.parametrize(
@@ -23,7 +22,7 @@ def test_infers_the_direction_from_the_name(monitor: str, comp: str) -> None:
 
 def test_tracks_the_best_epoch() -> None:
     tracker = TrackerCallback("valid_loss", min_delta=0.05)
-    learn = tiny_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.88, 0.7]), tracker])
+    learn = small_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.88, 0.7]), tracker])
     learn.fit(4)
     assert (tracker.best, tracker.best_epoch) == (0.7, 3)
 
@@ -31,7 +30,7 @@ def test_tracks_the_best_epoch() -> None:
 def test_higher_is_better_for_metrics() -> None:
     tracker = TrackerCallback("accuracy")
     accuracy = AvgMetric(lambda pred, targ: (pred.argmax(-1) == targ).float().mean(), "accuracy")
-    learn = tiny_learner(
+    learn = small_learner(
         classification=True,
         metrics=accuracy,
         cbs=[ScriptedColumn([0.5, 0.8, 0.7], name="accuracy"), tracker],
@@ -41,7 +40,7 @@ def test_higher_is_better_for_metrics() -> None:
 
 
 def test_unknown_monitor_lists_the_columns() -> None:
-    learn = tiny_learner(cbs=[EarlyStopping("accuracy")])
+    learn = small_learner(cbs=[EarlyStopping("accuracy")])
     with pytest.raises(
         ValueError, match=r"monitor 'accuracy' .*available: \['epoch', 'train_loss'"
     ):
@@ -50,7 +49,7 @@ def test_unknown_monitor_lists_the_columns() -> None:
 
 def test_early_stopping_after_patience_epochs_without_improvement() -> None:
     stop = EarlyStopping(patience=2)
-    learn = tiny_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.95, 0.92, 0.5, 0.4]), stop])
+    learn = small_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.95, 0.92, 0.5, 0.4]), stop])
     learn.fit(6)
     assert stop.stopped_epoch == 3
     assert len(learn.recorder.values) == 4
@@ -59,14 +58,14 @@ def test_early_stopping_after_patience_epochs_without_improvement() -> None:
 
 def test_early_stopping_min_delta_ignores_small_gains() -> None:
     stop = EarlyStopping(min_delta=0.2, patience=2)
-    learn = tiny_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.85, 0.1]), stop])
+    learn = small_learner(cbs=[ScriptedColumn([1.0, 0.9, 0.85, 0.1]), stop])
     learn.fit(4)
     assert stop.stopped_epoch == 2
 
 
 def test_early_stopping_lets_an_improving_fit_finish() -> None:
     stop = EarlyStopping("train_loss", patience=1)
-    learn = tiny_learner()
+    learn = small_learner()
     learn.fit(3, lr=0.05, cbs=[stop])
     assert stop.stopped_epoch is None
     assert len(learn.recorder.values) == 3
@@ -77,7 +76,7 @@ def test_reduce_lr_on_plateau_divides_every_group() -> None:
     values = [1.0, 1.1, 1.2, 1.3, 1.4, 0.5, 0.6, 0.7]
     lrs = []
 
-    learn = tiny_learner(classification=True, cbs=[ScriptedColumn(values), reduce])
+    learn = small_learner(classification=True, cbs=[ScriptedColumn(values), reduce])
     learn.fit(8, lr=[8e-3, 1.6e-2], cbs=[_LrLog(lrs)])
     # plateau after epochs 2 and 4 (reset after each cut), improvement at 5, plateau at 7
     assert lrs[2] == pytest.approx([2e-3, 4e-3])
