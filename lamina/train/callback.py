@@ -71,7 +71,9 @@ class Callback:
         import re
 
         base = type(self).__name__
-        return re.sub(r"(?<!^)(?=[A-Z])", "_", base).lower().removesuffix("_callback")
+        # "EarlyStopping" -> "early_stopping", "CSVLogger" -> "csv_logger"
+        snake = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", base).lower()
+        return snake.removesuffix("_callback")
 
     def state_dict(self) -> dict[str, Any]:
         """JSON-able state saved with checkpoints (override if the callback has any)."""

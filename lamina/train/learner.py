@@ -270,7 +270,13 @@ class Learner:
             batch = (batch,)
         n_inp = getattr(self.dls, "n_inp", 1)
         self.xb, self.yb = tuple(batch[:n_inp]), tuple(batch[n_inp:])
-        self._with_events(self._do_one_batch, "batch", CancelBatch)
+        try:
+            self._with_events(self._do_one_batch, "batch", CancelBatch)
+        except BaseException:
+            # An error or Ctrl-C mid-batch: callbacks undo per-batch state (autocast, a swapped
+            # loss) in after_cancel_batch, so the learner is left usable.
+            self("after_cancel_batch")
+            raise
 
     def _do_one_batch(self) -> None:
         self.pred = self.model(*self.xb)

@@ -17,6 +17,10 @@ class TerminateOnNaN(Callback):
     order = -10
     run_valid = False
 
+    @property
+    def name(self) -> str:
+        return "terminate_on_nan"  # the generic rule would split "NaN" into "na_n"
+
     def after_loss(self) -> None:
         loss = self.learn.loss.item()
         if not math.isfinite(loss):
