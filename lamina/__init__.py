@@ -7,6 +7,7 @@ and each layer in between readable in one sitting.
 from lamina.core.seed import set_seed
 from lamina.data.loaders import DataLoaders, TensorBatches
 from lamina.inference import load_learner
+from lamina.optim import Lamb, Lookahead, adam, adamw, lamb, ranger, rmsprop, sgd
 from lamina.train.callback import (
     Callback,
     CancelBackward,
@@ -17,6 +18,22 @@ from lamina.train.callback import (
     CancelTrain,
     CancelValidate,
 )
+from lamina.train.callbacks import (
+    CSVLogger,
+    CutMix,
+    EarlyStopping,
+    GradientAccumulation,
+    GradientClip,
+    MixedPrecision,
+    MixUp,
+    ParamScheduler,
+    ProgressCallback,
+    Recorder,
+    ReduceLROnPlateau,
+    SaveModel,
+    TensorBoardCallback,
+    TerminateOnNaN,
+)
 from lamina.train.learner import Learner
 from lamina.train.losses import (
     BCEWithLogitsFlat,
@@ -26,6 +43,7 @@ from lamina.train.losses import (
     LabelSmoothingCrossEntropy,
     MSELossFlat,
 )
+from lamina.train.lr_find import SuggestedLRs
 from lamina.train.metric import AccumMetric, AvgMetric, Metric
 from lamina.train.metrics import (
     F1Score,
@@ -50,6 +68,10 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AccumMetric",
+    "accuracy",
+    "accuracy_multi",
+    "adam",
+    "adamw",
     "AvgMetric",
     "BCEWithLogitsFlat",
     "Callback",
@@ -61,30 +83,49 @@ __all__ = [
     "CancelTrain",
     "CancelValidate",
     "CrossEntropyFlat",
+    "CSVLogger",
+    "CutMix",
     "DataLoaders",
+    "EarlyStopping",
+    "error_rate",
     "F1Score",
     "FocalLoss",
+    "GradientAccumulation",
+    "GradientClip",
     "L1LossFlat",
     "LabelSmoothingCrossEntropy",
+    "Lamb",
+    "lamb",
     "Learner",
-    "MSELossFlat",
+    "load_learner",
+    "Lookahead",
+    "mae",
     "Metric",
+    "MixedPrecision",
+    "MixUp",
+    "mse",
+    "MSELossFlat",
+    "ParamScheduler",
     "Perplexity",
     "Precision",
+    "ProgressCallback",
+    "r2_score",
     "R2Score",
+    "ranger",
     "Recall",
+    "Recorder",
+    "ReduceLROnPlateau",
+    "rmse",
+    "rmsprop",
     "RocAuc",
     "RocAucMulti",
-    "TensorBatches",
-    "TopKAccuracy",
-    "accuracy",
-    "accuracy_multi",
-    "error_rate",
-    "load_learner",
-    "mae",
-    "mse",
-    "r2_score",
-    "rmse",
+    "SaveModel",
     "set_seed",
+    "sgd",
+    "SuggestedLRs",
+    "TensorBatches",
+    "TensorBoardCallback",
+    "TerminateOnNaN",
     "top_k_accuracy",
+    "TopKAccuracy",
 ]
