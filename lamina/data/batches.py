@@ -44,6 +44,17 @@ def decode_types(sample: tuple, kinds: Sequence[str], type_tfms: Sequence[Sequen
     return tuple(decoded)
 
 
+class CollateThenTransform:
+    """Collate samples into a batch, then run the batch transforms (used inside workers)."""
+
+    def __init__(self, batch_tfms: Pipeline, kinds: Sequence[str], split_idx: int | None) -> None:
+        self.batch_tfms, self.kinds, self.split_idx = batch_tfms, tuple(kinds), split_idx
+
+    def __call__(self, samples: list[tuple]) -> tuple:
+        batch = tuple(torch.utils.data.default_collate(samples))
+        return self.batch_tfms(batch, self.kinds, self.split_idx)
+
+
 class BlockDataLoader:
     """Batches of a data set: collated by torch, moved to `device`, batch-transformed there.
 
@@ -56,6 +67,10 @@ class BlockDataLoader:
         seed: fixes the batch order and the random augmentations of every epoch.
         type_tfms: per element, the fitted type transforms, used by `decode`.
         multiprocessing_context: e.g. "spawn"; None for the platform default.
+        batch_tfms_in_workers: run the batch transforms in the worker processes, right after
+            collation. None (default): when the device is the CPU and `num_workers > 0`, since
+            the CPU *is* then the device and the workers spread the work over its cores instead
+            of leaving it all to the main process.
     """
 
     def __init__(
@@ -70,6 +85,7 @@ class BlockDataLoader:
         seed: int | None = None,
         type_tfms: Sequence[Sequence[Transform]] | None = None,
         multiprocessing_context: str | None = None,
+        batch_tfms_in_workers: bool | None = None,
     ) -> None:
         if not (isinstance(bs, int) and bs >= 1):
             raise ValueError(f"bs must be a positive integer, got {bs!r}")
@@ -82,6 +98,10 @@ class BlockDataLoader:
         self.type_tfms = [list(t) for t in (type_tfms or [[] for _ in dataset.kinds])]
         self.multiprocessing_context = multiprocessing_context
         self.kinds, self.split_idx = dataset.kinds, dataset.split_idx
+        self._in_workers_asked = batch_tfms_in_workers
+        if batch_tfms_in_workers is None:
+            batch_tfms_in_workers = self.device.type == "cpu"
+        self.batch_tfms_in_workers = batch_tfms_in_workers and num_workers > 0
         self.generator = None if seed is None else torch.Generator().manual_seed(seed)
         self._torch_loader: torch.utils.data.DataLoader | None = None
 
@@ -93,6 +113,11 @@ class BlockDataLoader:
         # Built once and kept, so persistent workers survive from one epoch to the next.
         if self._torch_loader is None:
             workers = self.num_workers > 0
+            collate = (
+                CollateThenTransform(self.batch_tfms, self.kinds, self.split_idx)
+                if self.batch_tfms_in_workers
+                else torch.utils.data.default_collate
+            )
             self._torch_loader = torch.utils.data.DataLoader(
                 self.dataset,
                 batch_size=self.bs,
@@ -100,6 +125,7 @@ class BlockDataLoader:
                 drop_last=self.drop_last,
                 num_workers=self.num_workers,
                 generator=self.generator,
+                collate_fn=collate,
                 pin_memory=self.device.type == "cuda",
                 persistent_workers=workers,
                 multiprocessing_context=self.multiprocessing_context if workers else None,
@@ -120,7 +146,9 @@ class BlockDataLoader:
             self._reseed()
         for batch in self._loader():
             batch = to_device(tuple(batch), self.device)
-            yield self.batch_tfms(batch, self.kinds, self.split_idx)
+            if not self.batch_tfms_in_workers:
+                batch = self.batch_tfms(batch, self.kinds, self.split_idx)
+            yield batch
 
     def one_batch(self) -> tuple[torch.Tensor, ...]:
         """The first batch."""
@@ -153,6 +181,7 @@ class BlockDataLoader:
             "seed": self.seed,
             "type_tfms": self.type_tfms,
             "multiprocessing_context": self.multiprocessing_context,
+            "batch_tfms_in_workers": self._in_workers_asked,
         }
         unknown = set(changes) - set(settings)
         if unknown:

@@ -133,3 +133,17 @@ def test_spawned_workers_repeat_batches_for_a_seed(tmp_path: Path) -> None:
     for (x1, y1), (x2, y2) in zip(first, second, strict=True):
         assert torch.equal(x1, x2)
         assert torch.equal(y1, y2)
+
+
+def test_batch_tfms_run_in_cpu_workers_with_the_same_results(tmp_path: Path) -> None:
+    root = make_images(tmp_path)
+    in_workers = loaders(root, 4, num_workers=1)
+    assert in_workers.train.batch_tfms_in_workers
+    assert not loaders(root, 4).train.batch_tfms_in_workers
+    main = in_workers.train.new(batch_tfms_in_workers=False)
+    assert not main.batch_tfms_in_workers
+    xb, yb = in_workers.valid.one_batch()
+    xm, ym = main.new(dataset=in_workers.valid.dataset, shuffle=False).one_batch()
+    assert torch.allclose(xb, xm)
+    assert torch.equal(yb, ym)
+    assert epoch(in_workers.train)[0][0].dtype == torch.float32
