@@ -1,0 +1,190 @@
+"""`show_results`: validation items with their targets and the model's predictions, in a grid.
+
+Items are fetched by index from the loader's data set and run through its item and batch
+pipelines (`batch_of_items`), so only the items shown are ever held. Categories get
+"actual / predicted" titles, green when right and red when wrong; masks are drawn as image,
+target and prediction side by side; points are plotted green (target) and red (prediction).
+matplotlib is imported inside the functions, and figures are built without pyplot's global
+state: a figure shows inline in Jupyter and `fig.savefig("results.png")` saves it from a script.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+import torch
+
+from lamina.core.device import to_device
+from lamina.data.show import show_sample
+from lamina.train.loss_check import default_loss_for
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from lamina.train.learner import Learner
+
+RIGHT, WRONG = "green", "red"
+
+
+def batch_of_items(dl: Any, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
+    """The items at `indices` of `dl.dataset`, collated and batch-transformed as `dl` does."""
+    if not len(indices):
+        raise ValueError("indices is empty: there is nothing to fetch")
+    samples = [dl.dataset[int(index)] for index in indices]
+    batch = to_device(tuple(torch.utils.data.default_collate(samples)), dl.device)
+    return dl.batch_tfms(batch, dl.kinds, dl.split_idx)
+
+
+def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, Any]:
+    """The model's raw outputs on `batch`'s inputs, and its decoded predictions for the first
+    target: class indices, 0/1 labels or values shaped like the target (eval mode, no grad)."""
+    n_inp = getattr(learn.dls, "n_inp", 1)
+    device = next(learn.model.parameters()).device
+    was_training = learn.model.training
+    learn.model.eval()
+    try:
+        with torch.no_grad():
+            raw = learn.model(*(x.to(device) for x in batch[:n_inp]))
+    finally:
+        learn.model.train(was_training)
+    target = batch[n_inp] if len(batch) > n_inp else None
+    loss_func = learn.loss_func if learn.loss_func is not None else default_loss_for(learn.dls)
+    decodes = getattr(loss_func, "decodes", None)
+    if decodes is not None:
+        decoded = decodes(raw)
+    elif target is not None and not target.is_floating_point():
+        decoded = raw.argmax(dim=1)  # (B, C) or (B, C, H, W) class scores
+    else:
+        decoded = raw
+    if decoded.dtype == torch.bool:
+        decoded = decoded.float()
+    if target is not None:
+        decoded = decoded.to(target.device)
+        if decoded.shape != target.shape and decoded.numel() == target.numel():
+            decoded = decoded.reshape(target.shape)  # e.g. (B, 2N) outputs -> (B, N, 2) points
+    return raw, decoded
+
+
+def _grid(n_panels: int, ncols: int, figsize: tuple[float, float] | None) -> tuple[Figure, list]:
+    from matplotlib.figure import Figure
+
+    ncols = max(1, min(ncols, n_panels))
+    nrows = math.ceil(n_panels / ncols)
+    fig = Figure(figsize=figsize or (3 * ncols, 3 * nrows))
+    axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
+    for ax in axes[n_panels:]:
+        ax.axis("off")
+    return fig, axes
+
+
+def _same(actual: Any, predicted: Any) -> bool:
+    if isinstance(actual, list) and isinstance(predicted, list):
+        return sorted(map(str, actual)) == sorted(map(str, predicted))
+    return actual == predicted
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, list):
+        return ";".join(str(v) for v in value) or "(none)"
+    if isinstance(value, torch.Tensor):
+        values = value.detach().cpu().flatten().tolist()
+        return ", ".join(f"{v:.3g}" for v in values[:4]) + (", ..." if len(values) > 4 else "")
+    return str(value)
+
+
+def _image_size(image: torch.Tensor) -> tuple[int, int]:
+    return image.shape[-1], image.shape[-2]
+
+
+def _scatter_points(ax: Axes, points: torch.Tensor, image: torch.Tensor, color: str) -> None:
+    width, height = _image_size(image)
+    # [-1, 1] relative coordinates back to pixels for display.
+    pixels = (points.detach().cpu().float() + 1) / 2 * torch.tensor([width, height])
+    ax.scatter(pixels[:, 0], pixels[:, 1], s=14, c=color, marker="o")
+
+
+def _show_labels(axes: list, images: list, actual: list, predicted: list, kind: str) -> None:
+    for ax, image, targ, pred in zip(axes, images, actual, predicted, strict=False):
+        show_sample(ax, (image,), ("image",))
+        color = "black" if kind == "regression" else (RIGHT if _same(targ, pred) else WRONG)
+        ax.set_title(f"{_text(targ)} / {_text(pred)}", color=color, fontsize=9)
+
+
+def _show_points(axes: list, images: list, actual: list, predicted: list) -> None:
+    for ax, image, targ, pred in zip(axes, images, actual, predicted, strict=False):
+        show_sample(ax, (image,), ("image",))
+        _scatter_points(ax, targ, image, RIGHT)
+        _scatter_points(ax, pred, image, WRONG)
+
+
+def show_mask_rows(
+    images: Sequence[torch.Tensor],
+    targets: Sequence[torch.Tensor],
+    predictions: Sequence[torch.Tensor],
+    titles: Sequence[str] | None = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """One row per item: the image, its target mask and the predicted mask (over the image).
+
+    Args:
+        images: decoded images (C, H, W); `targets`, `predictions`: masks (H, W) of class indices.
+        titles: one extra line per item, shown above its image.
+    """
+    n = len(images)
+    fig, axes = _grid(3 * n, 3, figsize)
+    for row in range(n):
+        image = images[row]
+        show_sample(axes[3 * row], (image,), ("image",))
+        show_sample(axes[3 * row + 1], (image, targets[row]), ("image", "mask"))
+        show_sample(axes[3 * row + 2], (image, predictions[row]), ("image", "mask"))
+        axes[3 * row].set_title(titles[row] if titles else "image", fontsize=9)
+        axes[3 * row + 1].set_title("target", fontsize=9)
+        axes[3 * row + 2].set_title("prediction", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def show_results(
+    learn: Learner,
+    max_n: int = 9,
+    ds_idx: int = 1,
+    ncols: int = 3,
+    dl: Any = None,
+    figsize: tuple[float, float] | None = None,
+) -> Figure:
+    """The first `max_n` items of the validation set (or `dl`) with target and prediction.
+
+    Titles read "actual / predicted", green when right and red when wrong (categories); masks
+    show image, target and prediction side by side; points are green (target) and red
+    (prediction). Returns the matplotlib figure.
+
+    Example:
+        >>> fig = show_results(learn, max_n=6)
+        >>> fig.savefig("results.png")
+    """
+    if not (isinstance(max_n, int) and max_n >= 1):
+        raise ValueError(f"max_n must be a positive integer, got {max_n!r}")
+    dl = learn.dls[ds_idx] if dl is None else dl
+    if not hasattr(dl, "dataset") or "image" not in getattr(dl, "kinds", ()):
+        raise ValueError("show_results draws images: it needs a lamina loader with an image input")
+    n_inp = learn.dls.n_inp
+    if len(dl.kinds) <= n_inp:
+        raise ValueError("show_results needs labelled items (a target after the inputs)")
+    batch = batch_of_items(dl, range(min(max_n, len(dl.dataset))))
+    _, decoded = predict_batch(learn, batch)
+    actual = dl.decode(batch)
+    predicted = dl.decode((*batch[:n_inp], decoded, *batch[n_inp + 1 :]))
+    images, kind = actual[0], dl.kinds[n_inp]
+    if kind == "mask":
+        return show_mask_rows(images, actual[n_inp], predicted[n_inp], figsize=figsize)
+    fig, axes = _grid(len(images), ncols, figsize)
+    if kind == "points":
+        _show_points(axes, images, actual[n_inp], predicted[n_inp])
+    else:
+        _show_labels(axes, images, actual[n_inp], predicted[n_inp], kind)
+    fig.suptitle("green: target, red: prediction" if kind == "points" else "actual / predicted")
+    fig.tight_layout()
+    return fig
