@@ -20,7 +20,7 @@ from lamina.models.registry import build_model, model_names
 from lamina.models.resnet import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from lamina.models.simple_cnn import simple_cnn
 from lamina.models.split import default_split
-from lamina.models.unet import DynamicUnet, unet_split
+from lamina.models.unet import DynamicUnet, create_unet_model, unet_split
 from lamina.models.upsample import PixelShuffleUpsample, icnr_
 from lamina.models.xresnet import XResNet, xresnet18, xresnet34, xresnet50
 
@@ -40,6 +40,7 @@ __all__ = [
     "build_model",
     "create_body",
     "create_head",
+    "create_unet_model",
     "create_vision_model",
     "default_split",
     "icnr_",

@@ -15,6 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.core.registry import register
 from lamina.models._checks import check_positive_int, check_probability
 from lamina.models.channels import adapt_input_channels
 from lamina.models.layers import AdaptiveConcatPool2d, Flatten, SigmoidRange
@@ -184,6 +185,7 @@ def body_split(shapes: Sequence[torch.Size]) -> int:
     return starts[math.ceil(len(starts) / 2)] if len(starts) > 2 else starts[1]
 
 
+@register("model", "vision_model")
 def create_vision_model(
     arch: str | nn.Module,
     n_out: int,
@@ -194,7 +196,9 @@ def create_vision_model(
 ) -> VisionModel:
     """A body from `create_body` and a head from `create_head`, ready for fine-tuning.
 
-    Shapes: (B, n_in, H, W) -> (B, n_out). `head_kwargs` go to `create_head`.
+    Shapes: (B, n_in, H, W) -> (B, n_out). `head_kwargs` go to `create_head`. Registered as
+    the model `"vision_model"`, so `build_model("vision_model", arch="resnet18", n_out=10)`
+    rebuilds it from JSON arguments (then load its weights).
 
     Example:
         >>> model = create_vision_model("resnet18", n_out=10, n_in=1)

@@ -9,13 +9,16 @@ walks the body's children and keeps those outputs directly.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from lamina.core.registry import register
 from lamina.models._checks import check_positive_int
 from lamina.models.attention import SelfAttention
+from lamina.models.body import Cut, Pretrained, create_body
 from lamina.models.layers import ConvNormAct, SigmoidRange
 from lamina.models.probe import child_output_shapes, dummy_input, input_channels
 from lamina.models.upsample import PixelShuffleUpsample
@@ -147,6 +150,28 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
 def _skip_indices(shapes: Sequence[torch.Size]) -> tuple[int, ...]:
     # A child feeds a skip connection when the next child changes the spatial size.
     return tuple(i for i in range(len(shapes) - 1) if shapes[i][2:] != shapes[i + 1][2:])
+
+
+@register("model", "unet")
+def create_unet_model(
+    arch: str | nn.Module,
+    n_out: int,
+    img_size: int | Sequence[int],
+    pretrained: Pretrained = False,
+    n_in: int = 3,
+    cut: Cut = None,
+    **unet_kwargs: Any,
+) -> DynamicUnet:
+    """A `DynamicUnet` on `create_body(arch, pretrained, n_in, cut)`; registered as `"unet"`.
+
+    `unet_kwargs` go to `DynamicUnet` (blur, self_attention, y_range, last_cross).
+
+    Example:
+        >>> unet = create_unet_model("resnet18", n_out=2, img_size=(64, 64), n_in=1)
+        >>> unet(torch.randn(2, 1, 64, 64)).shape
+        torch.Size([2, 2, 64, 64])
+    """
+    return DynamicUnet(create_body(arch, pretrained, n_in, cut), n_out, img_size, **unet_kwargs)
 
 
 def unet_split(model: DynamicUnet) -> list[list[nn.Parameter]]:

@@ -10,6 +10,7 @@ from lamina.models.body import (
     create_vision_model,
 )
 from lamina.models.layers import AdaptiveConcatPool2d, Flatten, SigmoidRange
+from lamina.models.registry import build_model
 from lamina.models.resnet import resnet18
 from lamina.models.simple_cnn import simple_cnn
 
@@ -121,3 +122,9 @@ def test_body_split_halves_resolution_levels():
 def test_vision_model_validates_split():
     with pytest.raises(ValueError, match="split"):
         VisionModel(nn.Sequential(nn.Identity()), nn.Identity(), split=3)
+
+
+def test_vision_model_is_registered_for_rebuilding():
+    model = build_model("vision_model", arch="simple_cnn", n_out=4, n_in=2, y_range=[0, 1])
+    assert isinstance(model, VisionModel)
+    assert model(torch.randn(2, 2, 16, 16)).shape == (2, 4)

@@ -4,8 +4,9 @@ from torch import nn
 
 from lamina.models.attention import SelfAttention
 from lamina.models.body import create_body
+from lamina.models.registry import build_model
 from lamina.models.simple_cnn import simple_cnn
-from lamina.models.unet import DynamicUnet, unet_split
+from lamina.models.unet import DynamicUnet, create_unet_model, unet_split
 
 
 @pytest.mark.parametrize(
@@ -70,3 +71,10 @@ def test_rejects_bad_arguments():
         DynamicUnet(nn.Conv2d(3, 3, 3), n_out=2)
     with pytest.raises(ValueError, match="img_size"):
         DynamicUnet(create_body("simple_cnn"), n_out=2, img_size=(16,))
+
+
+def test_create_unet_model_is_registered_for_rebuilding():
+    unet = build_model("unet", arch="simple_cnn", n_out=2, img_size=[16, 16], n_in=1, blur=True)
+    assert isinstance(unet, DynamicUnet)
+    assert unet(torch.randn(2, 1, 16, 16)).shape == (2, 2, 16, 16)
+    assert isinstance(create_unet_model("simple_cnn", 1, 16), DynamicUnet)
