@@ -64,6 +64,15 @@ def show_sample(ax: Axes, sample: Sequence[Any], kinds: Sequence[str]) -> None:
     ax.axis("off")
 
 
+def _prepare_notebook_display() -> None:
+    """In a Jupyter kernel, load pyplot once so its inline backend displays returned figures."""
+    import sys
+
+    shell = sys.modules.get("IPython")
+    if shell is not None and getattr(shell, "get_ipython", lambda: None)() is not None:
+        import matplotlib.pyplot  # noqa: F401
+
+
 def show_samples(
     batch: Sequence[Any],
     kinds: Sequence[str],
@@ -80,6 +89,7 @@ def show_samples(
     """
     from matplotlib.figure import Figure
 
+    _prepare_notebook_display()
     if not (isinstance(max_n, int) and max_n >= 1):
         raise ValueError(f"max_n must be a positive integer, got {max_n!r}")
     if "image" not in kinds:

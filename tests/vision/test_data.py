@@ -150,3 +150,20 @@ def test_hymenoptera_from_folder() -> None:
     assert dls.vocab == ["ants", "bees"]
     xb, yb = dls.one_batch()
     assert xb.shape == (16, 3, 32, 32)
+
+
+def test_a_learner_trains_on_from_folder_batches(tmp_path: Path) -> None:
+    from torch import nn
+
+    from lamina import Learner
+
+    class_folders(tmp_path, n=4)
+    dls = ImageDataLoaders.from_folder(tmp_path, item_tfms=Resize(8), bs=4, device="cpu", seed=0)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, dls.c))
+    learn = Learner(dls, model, lr=0.02, metrics="accuracy")
+    learn.fit(6)
+    preds, targs = learn.get_preds()
+    assert preds.shape == (8, 2)
+    assert learn.validate()[1] == 1.0
+    train_preds, _ = learn.get_preds(ds_idx=0)
+    assert len(train_preds) == 8
