@@ -265,6 +265,10 @@ class BlockDataLoaders(DataLoaders):
         """The first batch of the training (0) or validation (1) loader, batch-transformed."""
         return self[ds_idx].one_batch()
 
+    def decode(self, batch: tuple) -> tuple:
+        """Undo the batch transforms of `batch` and map indices to labels."""
+        return self.train.decode(batch)
+
     def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
         """Plot up to `max_n` training samples (un-normalized, labelled); returns the figure.
 

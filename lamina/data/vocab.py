@@ -13,6 +13,13 @@ def _sort_key(label: Any) -> tuple[str, Any]:
     return (type(label).__name__, label)
 
 
+def _plain(label: Any) -> Any:
+    """NumPy scalars (e.g. from a DataFrame column) as plain Python values."""
+    if hasattr(label, "item") and getattr(label, "ndim", None) == 0:
+        return label.item()
+    return label
+
+
 class Vocab:
     """An ordered list of distinct labels and the index of each.
 
@@ -27,7 +34,7 @@ class Vocab:
     """
 
     def __init__(self, labels: Iterable[Any], sort: bool = False) -> None:
-        labels = list(labels)
+        labels = [_plain(label) for label in labels]
         for label in labels:
             if not isinstance(label, _JSON_SCALARS):
                 raise ValueError(

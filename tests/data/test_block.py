@@ -190,10 +190,15 @@ def test_masks_and_points_travel_with_their_image(tmp_path: Path) -> None:
     xb, yb = mdls.one_batch()
     assert (xb.shape, yb.shape, yb.dtype) == ((1, 3, 8, 8), (1, 8, 8), torch.int64)
     assert (mdls.c, mdls.loss_kwargs) == (2, {"axis": 1})
+    fig = mdls.show_batch(max_n=1)
+    assert len(fig.axes[0].images) == 2  # the image, and its mask over it
     points = DataBlock((ImageBlock(), PointBlock()), get_y=corner_point,
                        splitter=RandomSplitter(0.0))  # fmt: skip
-    xb, pb = points.dataloaders([image], bs=1, device="cpu").one_batch()
+    pdls = points.dataloaders([image], bs=1, device="cpu")
+    xb, pb = pdls.one_batch()
     assert torch.allclose(pb, torch.tensor([[[-1.0, -1.0], [1.0, 1.0]]]))
+    dots = pdls.show_batch(max_n=1).axes[0].collections[0].get_offsets()
+    assert np.allclose(dots, [[0.0, 0.0], [16.0, 12.0]])
 
 
 def mask_path(path: Path) -> Path:

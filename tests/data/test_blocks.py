@@ -35,6 +35,9 @@ def test_vocab_is_sorted_stable_and_json() -> None:
     assert vocab.index("dog") == 2
     assert json.loads(json.dumps(vocab.to_list())) == ["ant", "cat", "dog"]
     assert list(Vocab.from_labels([10, 2, 33])) == [2, 10, 33]
+    numpy_labels = Vocab.from_labels(np.array([3, 1, 3]))
+    assert numpy_labels.to_list() == [1, 3]
+    assert type(numpy_labels[0]) is int
     with pytest.raises(KeyError, match="label 'eel' is not in the vocab"):
         vocab.index("eel")
 
