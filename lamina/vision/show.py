@@ -68,7 +68,10 @@ def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.
     return raw, decoded
 
 
-def _grid(n_panels: int, ncols: int, figsize: tuple[float, float] | None) -> tuple[Figure, list]:
+def grid_figure(
+    n_panels: int, ncols: int, figsize: tuple[float, float] | None = None
+) -> tuple[Figure, list]:
+    """A figure with `n_panels` axes in rows of `ncols` (spare axes hidden), and those axes."""
     from matplotlib.figure import Figure
 
     ncols = max(1, min(ncols, n_panels))
@@ -134,7 +137,7 @@ def show_mask_rows(
         titles: one extra line per item, shown above its image.
     """
     n = len(images)
-    fig, axes = _grid(3 * n, 3, figsize)
+    fig, axes = grid_figure(3 * n, 3, figsize)
     for row in range(n):
         image = images[row]
         show_sample(axes[3 * row], (image,), ("image",))
@@ -180,7 +183,7 @@ def show_results(
     images, kind = actual[0], dl.kinds[n_inp]
     if kind == "mask":
         return show_mask_rows(images, actual[n_inp], predicted[n_inp], figsize=figsize)
-    fig, axes = _grid(len(images), ncols, figsize)
+    fig, axes = grid_figure(len(images), ncols, figsize)
     if kind == "points":
         _show_points(axes, images, actual[n_inp], predicted[n_inp])
     else:
