@@ -43,6 +43,14 @@ from lamina.data.transforms import (
     imagenet_stats,
 )
 from lamina.vision.data import ImageDataLoaders, SegmentationDataLoaders
+from lamina.vision.interpret import (
+    ClassificationInterpretation,
+    Dice,
+    IoU,
+    SegmentationInterpretation,
+)
+from lamina.vision.show import show_results
+from lamina.vision.tta import tta
 
 __all__ = [
     "AffineWarp",
@@ -81,4 +89,10 @@ __all__ = [
     "imagenet_stats",
     "open_image",
     "parent_label",
+    "ClassificationInterpretation",
+    "Dice",
+    "IoU",
+    "SegmentationInterpretation",
+    "show_results",
+    "tta",
 ]
