@@ -64,7 +64,9 @@ class BlockDataLoader:
         num_workers: worker processes reading items (0: in this process).
         device: where batches go (default: the best device present).
         batch_tfms: the batch pipeline, run on the device.
-        seed: fixes the batch order and the random augmentations of every epoch.
+        seed: fixes the batch order and the random augmentations of every epoch. A seeded
+            training loader reseeds torch's and Python's global generators from its own at the
+            start of each epoch, since augmentations in this process draw from them.
         type_tfms: per element, the fitted type transforms, used by `decode`.
         multiprocessing_context: e.g. "spawn"; None for the platform default.
         batch_tfms_in_workers: run the batch transforms in the worker processes, right after
