@@ -43,14 +43,17 @@ from lamina.data.transforms import (
     imagenet_stats,
 )
 from lamina.vision.data import ImageDataLoaders, SegmentationDataLoaders
+from lamina.vision.export import InferenceLoaders, build_vision_learner
 from lamina.vision.interpret import (
     ClassificationInterpretation,
     Dice,
     IoU,
     SegmentationInterpretation,
 )
+from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
 from lamina.vision.show import show_results
 from lamina.vision.tta import tta
+from lamina.vision.weights import WeightsSpec, load_state_dict_file, weights_spec
 
 __all__ = [
     "AffineWarp",
@@ -95,4 +98,12 @@ __all__ = [
     "SegmentationInterpretation",
     "show_results",
     "tta",
+    "InferenceLoaders",
+    "VisionLearner",
+    "WeightsSpec",
+    "build_vision_learner",
+    "load_state_dict_file",
+    "unet_learner",
+    "vision_learner",
+    "weights_spec",
 ]

@@ -1,0 +1,141 @@
+"""Rebuilding an exported vision learner, for `lamina.load_learner`.
+
+`learn.export(path)` writes the weights and `learn.export_spec` (architecture name and
+arguments, head, input channels, the data's inference pipeline as JSON, the loss by name). The
+builder registered here as app `"vision"` rebuilds the model from the registered architecture
+name, loads the tensors with strict name and shape checks, and rebuilds the preprocessing from
+registered transform names. No training data is needed: the learner's `dls` is an
+`InferenceLoaders`, holding the pipeline, the vocab and `test_dl` for batches of new items.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.core.registry import lookup, register
+from lamina.data.batches import InferencePipeline
+from lamina.data.loaders import DataLoaders
+from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
+from lamina.models.registry import TIMM_PREFIX, model_names
+from lamina.train.loss_check import default_loss_for
+from lamina.vision.learner import VisionLearner
+
+
+class ItemBatches:
+    """Batches of raw inputs through an `InferencePipeline` (inputs only, no targets)."""
+
+    def __init__(self, pipeline: InferencePipeline, items: Sequence[Any], bs: int = 64) -> None:
+        if not (isinstance(bs, int) and bs >= 1):
+            raise ValueError(f"bs must be a positive integer, got {bs!r}")
+        self.pipeline, self.items, self.bs = pipeline, list(items), bs
+        self.device = pipeline.device
+
+    def __len__(self) -> int:
+        return -(-len(self.items) // self.bs)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        for start in range(0, len(self.items), self.bs):
+            yield self.pipeline.batch(self.items[start : start + self.bs])
+
+
+class InferenceLoaders(DataLoaders):
+    """What a loaded learner has instead of training data: the inference pipeline and what the
+    data config records (kinds, vocab, c, loss name). It holds no training or validation set;
+    `test_dl(items)` gives batches of new items, e.g. for `learn.get_preds(dl=...)`."""
+
+    def __init__(self, pipeline: InferencePipeline, config: dict[str, Any]) -> None:
+        super().__init__((), None, device=pipeline.device, n_inp=pipeline.n_inp)
+        self.pipeline, self.config = pipeline, config
+        self.kinds, self.vocab, self.c = pipeline.kinds, config.get("vocab"), config.get("c")
+        self.loss_name = config.get("loss_name")
+        self.loss_kwargs = dict(config.get("loss_kwargs") or {})
+
+    def test_dl(self, items: Sequence[Any], bs: int = 64) -> ItemBatches:
+        """Batches of new `items` (paths, PIL images, arrays) with the validation transforms."""
+        return ItemBatches(self.pipeline, items, bs)
+
+    def export_config(self) -> dict[str, Any]:
+        """The data config this was built from."""
+        return self.config
+
+
+def _required(spec: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:
+    if key not in spec or not isinstance(spec[key], kind):
+        raise ValueError(f"the exported vision spec has no valid {key!r} (got {spec.get(key)!r})")
+    return spec[key]
+
+
+def _check_arch(arch: str) -> None:
+    if not arch.startswith(TIMM_PREFIX) and arch not in model_names():
+        raise ValueError(
+            f"the exported model's architecture {arch!r} is not registered in this lamina; "
+            f"known names: {', '.join(model_names())}, or 'timm/<name>'"
+        )
+
+
+def build_model_from_spec(spec: dict[str, Any]) -> nn.Module:
+    """The (randomly initialized) model an export spec describes."""
+    arch = _required(spec, "arch", str)
+    _check_arch(arch)
+    n_out, n_in = _required(spec, "n_out", int), _required(spec, "n_in", int)
+    cut = spec.get("cut")
+    kind = spec.get("model", "classifier")
+    if kind == "classifier":
+        head = _required(spec, "head", dict)
+        return create_vision_model(arch, n_out, n_in=n_in, cut=cut, **head)
+    if kind == "unet":
+        unet = _required(spec, "unet", dict)
+        return DynamicUnet(create_body(arch, False, n_in, cut), n_out, **unet)
+    raise ValueError(f"unknown vision model kind {kind!r}; known: 'classifier', 'unet'")
+
+
+def load_model_tensors(model: nn.Module, tensors: dict[str, torch.Tensor]) -> None:
+    """Copy `tensors` into `model`; a `ValueError` naming each missing, unexpected or
+    mis-shaped tensor."""
+    from lamina.models import load_weights
+
+    try:
+        load_weights(model, tensors)
+    except ValueError as error:
+        raise ValueError(f"the exported weights do not fit the model: {error}") from None
+
+
+def _pipeline(config: Any, device: torch.device | None) -> InferencePipeline:
+    if not isinstance(config, dict):
+        raise ValueError("the exported vision spec has no 'data' config")
+    try:
+        return InferencePipeline.from_config(config, device)
+    except (KeyError, TypeError) as error:
+        message = error.args[0] if isinstance(error, KeyError) else str(error)
+        raise ValueError(f"the exported data pipeline cannot be rebuilt: {message}") from None
+
+
+def _loss(spec: dict[str, Any], dls: InferenceLoaders) -> Any:
+    loss = spec.get("loss")
+    try:
+        if isinstance(loss, dict):
+            return lookup("loss", loss["name"])(**loss.get("args", {}))
+        return default_loss_for(dls) if dls.loss_name else None
+    except KeyError as error:
+        raise ValueError(f"the exported loss cannot be rebuilt: {error.args[0]}") from None
+
+
+@register("app", "vision")
+def build_vision_learner(
+    spec: dict[str, Any], tensors: dict[str, torch.Tensor], device: torch.device | None
+) -> VisionLearner:
+    """Rebuild an exported vision learner for inference (see the module docstring)."""
+    import lamina.train.losses  # noqa: F401  (registers the losses looked up by name)
+
+    model = build_model_from_spec(spec)
+    load_model_tensors(model, tensors)
+    pipeline = _pipeline(spec.get("data"), device)
+    dls = InferenceLoaders(pipeline, spec["data"])
+    model.to(dls.device).eval()
+    learn = VisionLearner(dls, model, loss_func=_loss(spec, dls), splitter=default_split)
+    learn.export_spec = spec
+    return learn
