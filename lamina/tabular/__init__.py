@@ -7,6 +7,7 @@ Example:
     >>> learn.fit_one_cycle(5, 1e-2)
 """
 
+from lamina.tabular.block import TabularBlock
 from lamina.tabular.builtin import load_penguins
 from lamina.tabular.columns import add_datepart, cont_cat_split
 from lamina.tabular.importance import permutation_importance
@@ -20,6 +21,7 @@ __all__ = [
     "Categorify",
     "FillMissing",
     "Normalize",
+    "TabularBlock",
     "TabularDataLoaders",
     "TabularLearner",
     "TabularModel",
