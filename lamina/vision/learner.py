@@ -222,7 +222,10 @@ def _add_normalize(dls: Any, stats: Stats | None, n_in: int) -> None:
         images = _sample_images(dls).float()  # (B, C, H, W)
         mean = images.mean(dim=(0, 2, 3))
         std = images.std(dim=(0, 2, 3)).clamp_min(1e-3)
-        stats = (tuple(mean.tolist()), tuple(std.tolist()))
+        stats = (
+            tuple(round(v, 4) for v in mean.tolist()),
+            tuple(round(v, 4) for v in std.tolist()),
+        )
     norm = Normalize(*_stats_for(stats, n_in))
     for pipeline in pipelines.values():
         pipeline.tfms = sorted([*pipeline.tfms, norm], key=lambda tfm: tfm.order)
