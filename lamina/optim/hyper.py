@@ -54,10 +54,20 @@ def get_hyper(opt: torch.optim.Optimizer, name: str) -> list[float]:
 
 def set_hyper(opt: torch.optim.Optimizer, name: str, value: float | Sequence[float]) -> None:
     """Set `name` in every parameter group: one value for all, or one per group."""
-    values = np.broadcast_to(np.asarray(value, dtype=float), (len(opt.param_groups),))
-    for group, item in zip(opt.param_groups, values, strict=True):
+    groups = opt.param_groups
+    # Plain Python floats: this runs every batch under a schedule, where NumPy calls add up.
+    if isinstance(value, np.ndarray):
+        values = value.reshape(-1).tolist()
+    elif isinstance(value, (int, float)):
+        values = [float(value)]
+    else:
+        values = [float(item) for item in value]
+    if len(values) == 1:
+        values = values * len(groups)
+    if len(values) != len(groups):
+        raise ValueError(f"{len(values)} values of {name!r} for {len(groups)} parameter groups")
+    for group, item in zip(groups, values, strict=True):
         key, index = hyper_key(group, name)
-        item = float(item)
         if index is None:
             if isinstance(group[key], torch.Tensor):
                 group[key].fill_(item)  # tensor lr (capturable/fused optimizers) keeps its identity

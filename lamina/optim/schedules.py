@@ -11,6 +11,7 @@ The last three functions build the schedules behind `Learner.fit_one_cycle`, `fi
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections.abc import Sequence
 
@@ -157,13 +158,13 @@ class CombinedSchedule:
         if not all(callable(sched) for sched in scheds):
             raise ValueError(f"scheds must be callables of progress, got {list(scheds)!r}")
         self.pcts, self.scheds = pcts, list(scheds)
-        self._bounds = np.cumsum([0.0, *pcts])
+        self._bounds = np.cumsum([0.0, *pcts]).tolist()
         self._last = max(i for i, pct in enumerate(pcts) if pct > 0)
 
     def __call__(self, pct: float) -> Value:
         pct = min(max(float(pct), 0.0), 1.0)
         # the boundary between two phases belongs to the later one
-        phase = min(int(np.searchsorted(self._bounds[1:], pct, side="right")), self._last)
+        phase = min(bisect.bisect_right(self._bounds, pct, lo=1) - 1, self._last)
         local = (pct - self._bounds[phase]) / self.pcts[phase]
         return self.scheds[phase](min(max(local, 0.0), 1.0))
 

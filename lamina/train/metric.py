@@ -118,6 +118,8 @@ def as_metric(metric: Any) -> Metric:
     registered metric name, or a function `metric(pred, targ)`.
     """
     if isinstance(metric, str):
+        import lamina.train.metrics  # noqa: F401  (registers the metric names)
+
         try:
             metric = lookup("metric", metric)
         except KeyError:

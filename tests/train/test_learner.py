@@ -288,3 +288,10 @@ def test_one_batch_runs_a_training_step() -> None:
     loss = learn.one_batch()
     assert loss is not None
     assert learn.model.b.item() != before
+
+
+def test_metrics_by_registered_name() -> None:
+    learn = tiny_learner(classification=True, metrics=["accuracy", "f1_score"])
+    assert [metric.name for metric in learn.metrics] == ["accuracy", "f1_score"]
+    learn.fit(1, lr=1e-2)
+    assert 0 <= learn.validate()[1] <= 1
