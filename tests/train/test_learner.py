@@ -291,7 +291,7 @@ def test_one_batch_runs_a_training_step() -> None:
 
 
 def test_metrics_by_registered_name() -> None:
-    learn = tiny_learner(classification=True, metrics=["accuracy", "f1_score"])
-    assert [metric.name for metric in learn.metrics] == ["accuracy", "f1_score"]
+    learn = tiny_learner(classification=True, metrics=["accuracy", "error_rate"])
+    assert [metric.name for metric in learn.metrics] == ["accuracy", "error_rate"]
     learn.fit(1, lr=1e-2)
     assert 0 <= learn.validate()[1] <= 1
