@@ -167,7 +167,8 @@ class DataBlock:
             self.split(items),
             Pipeline(self.item_tfms),
             self.n_inp,
-            draft_size=draft_hint(self.item_tfms),
+            # Points are in the full image's pixels, so images carrying points decode at full size.
+            draft_size=None if "points" in self.kinds else draft_hint(self.item_tfms),
             skip_bad_items=skip_bad_items,
         )
 

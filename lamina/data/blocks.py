@@ -67,7 +67,7 @@ def _in_memory_image(x: Any, mode: str | None) -> Any:
     """A PIL image, NumPy array (H, W[, C]) or tensor (C, H, W) as a PIL image in `mode`."""
     from PIL import Image
 
-    from lamina.data.images import _convert, tensor_to_image
+    from lamina.data.images import convert_image, tensor_to_image
 
     if isinstance(x, torch.Tensor):
         x = tensor_to_image(x)
@@ -80,7 +80,7 @@ def _in_memory_image(x: Any, mode: str | None) -> Any:
                 f"{error}"
             ) from None
     # The same conversions as files get (16-bit, palette, alpha over white, CMYK).
-    return x if mode is None else _convert(x, mode)
+    return x if mode is None else convert_image(x, mode)
 
 
 @register("transform")

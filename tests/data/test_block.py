@@ -211,3 +211,18 @@ def corner_point(path: Path) -> list:
 
 def path_length(path: Path) -> int:
     return len(str(path))
+
+
+def _centre_point(path: Path) -> list[list[float]]:
+    return [[200.0, 150.0]]  # the centre of a 400x300 image, in its own pixels
+
+
+def test_points_on_large_jpegs_stay_in_the_full_images_coordinates(tmp_path: Path) -> None:
+    # Regression: draft decoding shrank the image but not its points, which left [-1, 1].
+    Image.new("RGB", (400, 300), (90, 120, 150)).save(tmp_path / "photo.jpg", quality=90)
+    block = DataBlock(blocks=(ImageBlock, PointBlock), get_items=get_image_files,
+                      get_y=_centre_point, splitter=RandomSplitter(0.0, seed=0),
+                      item_tfms=Resize(64, method="squish"))  # fmt: skip
+    image, points = block.datasets(tmp_path).train[0]
+    assert image.shape == (3, 64, 64)
+    torch.testing.assert_close(points, torch.zeros(1, 2), atol=1e-4, rtol=0)
