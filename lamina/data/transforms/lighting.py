@@ -12,7 +12,6 @@ from lamina.data.transforms.base import Kinds, Transform
 
 # ITU-R BT.601 luma weights, for the grey image that saturation blends towards.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)
-_EPS = 1e-6
 
 
 def _log_uniform(n: int, magnitude: float) -> torch.Tensor:
@@ -29,8 +28,9 @@ def adjust_lighting(
 ) -> torch.Tensor:
     """Change brightness, contrast (and saturation) of float images `(B, C, H, W)` in [0, 1].
 
-    Brightness and contrast act in logit space, `sigmoid(contrast * logit(x) + logit(brightness))`,
-    so the result stays in (0, 1) without clipping; brightness 0.5 and contrast 1 change nothing.
+    Brightness and contrast are linear, `clamp((x - 0.5) * contrast + brightness, 0, 1)`: one
+    fused multiply-add and a clamp, cheap enough for the CPU data path (a logit-space version
+    cost several times more there). Brightness 0.5 and contrast 1 change nothing.
     Saturation first blends each RGB image with its grey version (factor 0: grey, 1: unchanged)
     and is skipped for images that do not have 3 channels.
 
@@ -45,8 +45,8 @@ def adjust_lighting(
         factor = saturation.to(images).view(-1, 1, 1, 1)
         images = torch.lerp(grey, images, factor).clamp_(0.0, 1.0)
     scale = contrast.to(images).view(-1, 1, 1, 1)
-    shift = torch.logit(brightness.to(images), eps=_EPS).view(-1, 1, 1, 1)
-    return torch.sigmoid(torch.logit(images, eps=_EPS) * scale + shift)
+    shift = (brightness.to(images) - 0.5 * contrast.to(images)).view(-1, 1, 1, 1)
+    return torch.addcmul(shift, images, scale).clamp_(0.0, 1.0)
 
 
 @register("transform")
@@ -55,7 +55,7 @@ class Lighting(Transform):
 
     For each image, with probability `p_lighting` each and independently: brightness drawn in
     0.5 +- max_lighting / 2, contrast and saturation factors drawn log-uniformly in
-    [1 - max, 1 / (1 - max)]. See `adjust_lighting` for the formula (logit space). Images that
+    [1 - max, 1 / (1 - max)]. See `adjust_lighting` for the formula. Images that
     drew no change are returned bit for bit; masks, points and labels are untouched.
     """
 
