@@ -131,7 +131,7 @@ def _save_modes(root: Path) -> dict[str, Path]:
     paths["16bit"] = root / "deep.png"
     Image.fromarray(np.full((8, 10), 65535 // 2, np.uint16)).save(paths["16bit"])
     paths["palette"] = root / "palette.png"
-    Image.fromarray(base).convert("P").save(paths["palette"])
+    Image.fromarray(base).convert("P", palette=Image.Palette.ADAPTIVE).save(paths["palette"])
     paths["rgba"] = root / "rgba.png"
     Image.new("RGBA", (10, 8), (200, 0, 0, 0)).save(paths["rgba"])
     paths["grey"] = root / "grey.png"
