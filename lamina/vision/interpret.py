@@ -12,6 +12,7 @@ validation set); they live here rather than in `lamina.train.metrics` for now.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -47,7 +48,13 @@ def confusion_counts(actual: torch.Tensor, predicted: torch.Tensor, n_classes: i
 
 
 def _ordered(dl: Any) -> Any:
-    """`dl` in data-set order (unshuffled, every item), so position i is `dl.dataset[i]`."""
+    """`dl` in data-set order (unshuffled, every item), so position i is `dl.dataset[i]`; a
+    training loader also gets the validation transforms, so an item reads the same every time."""
+    dataset = getattr(dl, "dataset", None)
+    if hasattr(dl, "new") and getattr(dataset, "split_idx", None) == 0:
+        dataset = copy.copy(dataset)
+        dataset.split_idx = 1
+        return dl.new(dataset=dataset, shuffle=False, drop_last=False)
     if hasattr(dl, "new") and (getattr(dl, "shuffle", False) or getattr(dl, "drop_last", False)):
         return dl.new(shuffle=False, drop_last=False)
     return dl

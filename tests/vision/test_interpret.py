@@ -24,6 +24,7 @@ from lamina.vision.interpret import (
 )
 from lamina.vision.show import batch_of_items
 from tests.vision.test_show import CODES, mask_of, segmentation_files
+from tests.vision.test_tta import make_learner, noisy_folders
 
 matplotlib.use("Agg")
 
@@ -146,6 +147,16 @@ def test_classification_interpretation_works_without_images() -> None:
     )
     with pytest.raises(ValueError, match="plot_top_losses draws images"):
         interp.plot_top_losses(2)
+
+
+def test_training_set_is_read_in_order_without_augmentation(tmp_path: Path) -> None:
+    learn = make_learner(noisy_folders(tmp_path))  # random crops and aug_transforms on train
+    first = ClassificationInterpretation.from_learner(learn, ds_idx=0)
+    again = ClassificationInterpretation.from_learner(learn, ds_idx=0)
+    torch.testing.assert_close(first.preds, again.preds)
+    labels = torch.stack([sample[1] for sample in learn.dls.train.dataset.samples])
+    assert torch.equal(first.targs, labels)
+    assert learn.dls.train.dataset.split_idx == 0  # the learner's own loader is untouched
 
 
 # ----------------------------------------------------------------------------- segmentation
