@@ -9,11 +9,15 @@ one full training epoch of batches of 64 at 64x64 is timed:
   makes a tensor, with torch's DataLoader and default collate,
 
 at num_workers 0 and 2, runs interleaved, fresh loaders each run (worker start-up included),
-median of 3. Also: the share of lamina's time spent in the batch transforms (goal < 10%), and
-images/s on ../shared/datasets/hymenoptera when present.
+median of 3. Also: the share of lamina's time spent in the batch transforms (goal < 10%) and in
+the item transforms, and images/s on ../shared/datasets/hymenoptera when present.
 
-On the CPU the batch transforms run in the main process at num_workers=0, and inside the
-workers (after collation) when num_workers > 0.
+`DataBlock.dataloaders(fuse_augment="auto")` (off by default) folds the random flip, rotation,
+zoom and warp of `aug_transforms` into the item resize on the CPU (`ItemAffineResize`), leaving
+the uint8-to-float step and the lighting as batch transforms; the shares are printed with that
+folding and without it (the default, which the throughput table measures). The batch
+transforms run in the main process at num_workers=0, and inside the workers (after collation)
+when num_workers > 0.
 
 Run: `python benchmarks/data_throughput.py [--quick] [--threads N]` (quick: fewer images, 1 run;
 threads: torch's intra-op threads in the main process, for both pipelines).
@@ -31,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lamina.data.transforms.base import Pipeline
+from lamina.data.transforms.base import Pipeline, Transform
 from lamina.vision import ImageDataLoaders, Resize, aug_transforms
 
 HYMENOPTERA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "hymenoptera"
@@ -119,6 +123,19 @@ class TimedPipeline(Pipeline):
         return out
 
 
+class TimedTransform(Transform):
+    """A transform that adds the time its calls take to `clock.seconds`."""
+
+    def __init__(self, tfm: Transform, clock: TimedPipeline) -> None:
+        self.tfm, self.clock, self.order = tfm, clock, tfm.order
+
+    def __call__(self, sample: tuple, kinds: tuple, split_idx: int | None = None) -> tuple:
+        start = time.perf_counter()
+        out = self.tfm(sample, kinds, split_idx)
+        self.clock.seconds += time.perf_counter() - start
+        return out
+
+
 # ----------------------------------------------------------------------------- runs
 def compare(path: Path, label: str, runs: int, workers: tuple[int, ...]) -> list[str]:
     template = lamina_loaders(path, 0, seed=0)
@@ -140,12 +157,18 @@ def compare(path: Path, label: str, runs: int, workers: tuple[int, ...]) -> list
     return rows
 
 
-def batch_tfm_share(path: Path) -> float:
-    """Share of one in-process epoch spent in the batch transforms."""
-    dls = lamina_loaders(path, 0, seed=0)
-    timed = TimedPipeline(dls.train.batch_tfms.tfms)
-    seconds, _ = timed_epoch(dls.train.new(batch_tfms=timed))
-    return timed.seconds / seconds
+def stage_shares(path: Path, **kwargs: object) -> tuple[float, float]:
+    """Shares of one in-process epoch spent in the item transforms and in the batch transforms.
+
+    The item share is the transforms only (resize, or resize with the folded-in warp, and
+    ToTensor), not decoding.
+    """
+    dls = lamina_loaders(path, 0, seed=0, **kwargs)
+    train = dls.train.new(batch_tfms=TimedPipeline(dls.train.batch_tfms.tfms))
+    items = TimedPipeline()  # the data set calls its item transforms one by one
+    train.dataset.item_tfms = Pipeline([TimedTransform(t, items) for t in dls.item_tfms.tfms])
+    seconds, _ = timed_epoch(train)
+    return items.seconds / seconds, train.batch_tfms.seconds / seconds
 
 
 def hymenoptera(workers: tuple[int, ...]) -> list[str]:
@@ -183,9 +206,12 @@ def main() -> None:
             print(row)
         for row in compare(small, f"{n_small} at 160x120", runs, workers):
             print(row)
+        print("share of an epoch at num_workers=0: item transforms | batch transforms")
         for name, path in (("photo-sized", photo), ("small", small)):
-            share = batch_tfm_share(path)
-            print(f"batch-transform share of the epoch ({name}, num_workers=0): {share:.1%}")
+            for fuse in ("auto", False):
+                item, batch = stage_shares(path, fuse_augment=fuse)
+                how = "warp in the item resize" if fuse else "warp on batches (default)"
+                print(f"  {name:<11} {how:<26}: {item:6.1%} | {batch:6.1%}")
     if HYMENOPTERA.is_dir():
         for line in hymenoptera(workers):
             print(line)

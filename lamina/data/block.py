@@ -13,6 +13,7 @@ from typing import Any
 
 import torch
 
+from lamina.core.device import default_device
 from lamina.data.batches import BlockDataLoaders
 from lamina.data.blocks import TransformBlock
 from lamina.data.datasets import Datasets, build_datasets
@@ -20,6 +21,7 @@ from lamina.data.getters import IMAGE_EXTENSIONS, ColReader, get_image_files
 from lamina.data.splitters import RandomSplitter
 from lamina.data.transforms.affine import fuse_affine
 from lamina.data.transforms.base import Pipeline, Transform
+from lamina.data.transforms.item_affine import fuse_augment_tfms
 
 Getter = Callable[[Any], Any]
 
@@ -159,16 +161,21 @@ class DataBlock:
             skip_bad_items: check each image now and leave out unreadable ones (listed in
                 `.skipped`) instead of failing when the item is read.
         """
+        return self._datasets(source, self.item_tfms, skip_bad_items)
+
+    def _datasets(
+        self, source: Any, item_tfms: Sequence[Transform], skip_bad_items: bool
+    ) -> Datasets:
         items = self.items(source)
         return build_datasets(
             items,
             self.blocks,
             self.getters,
             self.split(items),
-            Pipeline(self.item_tfms),
+            Pipeline(item_tfms),
             self.n_inp,
             # Points are in the full image's pixels, so images carrying points decode at full size.
-            draft_size=None if "points" in self.kinds else draft_hint(self.item_tfms),
+            draft_size=None if "points" in self.kinds else draft_hint(item_tfms),
             skip_bad_items=skip_bad_items,
         )
 
@@ -184,16 +191,31 @@ class DataBlock:
         skip_bad_items: bool = False,
         val_bs: int | None = None,
         multiprocessing_context: str | None = None,
+        fuse_augment: bool | str = False,
     ) -> BlockDataLoaders:
         """`BlockDataLoaders` over `source`: training batches shuffled, validation in order.
 
         `seed` fixes the batch order and the random augmentations (the split has its own seed,
         in the splitter).
+
+        Args:
+            fuse_augment: fold the batch `AffineWarp` into the item resize (`ItemAffineResize`:
+                one Pillow resampling per image, in the workers) instead of warping batches.
+                "auto" folds when `device` is the CPU and the transforms allow it; True always
+                (a `ValueError` says why when it cannot); False (default) never. Measured on a
+                2-core CPU it pays with `pad_mode="zeros"` (about 10% less CPU per image on
+                160x120 JPEGs) but not with the default reflection padding, whose emulation
+                costs what the folding saves. Validation and exported inference are the plain
+                resize either way.
         """
-        dsets = self.datasets(source, skip_bad_items=skip_bad_items)
+        device = torch.device(device) if device is not None else default_device()
+        item_tfms, batch_tfms = fuse_augment_tfms(
+            self.item_tfms, self.batch_tfms, fuse_augment, device
+        )
+        dsets = self._datasets(source, item_tfms, skip_bad_items)
         return BlockDataLoaders.from_datasets(
             dsets,
-            batch_tfms=Pipeline(self.batch_tfms),
+            batch_tfms=Pipeline(batch_tfms),
             bs=bs,
             val_bs=val_bs,
             num_workers=num_workers,

@@ -6,6 +6,7 @@ from lamina.data.transforms.base import Pipeline, Transform
 from lamina.data.transforms.batch import IntToFloat, Normalize, imagenet_stats
 from lamina.data.transforms.erasing import RandomErasing
 from lamina.data.transforms.item import CropPad, RandomResizedCrop, Resize, ToTensor
+from lamina.data.transforms.item_affine import ItemAffineResize
 from lamina.data.transforms.lighting import Lighting
 
 __all__ = [
@@ -13,6 +14,7 @@ __all__ = [
     "CropPad",
     "Flip",
     "IntToFloat",
+    "ItemAffineResize",
     "Lighting",
     "Normalize",
     "Pipeline",
