@@ -73,12 +73,15 @@ class VisionLearner(Learner):
         device = xb[0].device
         if next(model.parameters(), torch.empty(0, device=device)).device != device:
             model.to(device)
-        was_training = model.training
+        if not model.training:
+            return model(*xb)
+        # Switching modes walks every submodule (about as long as a small model's forward pass),
+        # so a model already in eval mode (as loaded learners are) is left as it is.
         model.eval()
         try:
             return model(*xb)
         finally:
-            model.train(was_training)
+            model.train()
 
     def _decode(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor, torch.Tensor]:
         loss = self.loss_func
