@@ -139,18 +139,18 @@ class VisionLearner(Learner):
         return files, labels, probs
 
     def tta(
-        self, dl: Any = None, n: int = 4, beta: float = 0.25
+        self, dl: Any = None, n: int = 4, beta: float | None = 0.25, use_max: bool = False
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Test-time augmentation over `dl` (default: validation): see `lamina.vision.tta.tta`."""
         from lamina.vision.tta import tta
 
-        return tta(self, dl=dl, n=n, beta=beta)
+        return tta(self, dl=dl, n=n, beta=beta, use_max=use_max)
 
-    def show_results(self, max_n: int = 9, ds_idx: int = 1) -> Figure:
+    def show_results(self, max_n: int = 9, ds_idx: int = 1, ncols: int = 3) -> Figure:
         """Inputs with targets and predictions: see `lamina.vision.show.show_results`."""
         from lamina.vision.show import show_results
 
-        return show_results(self, max_n=max_n, ds_idx=ds_idx)
+        return show_results(self, max_n=max_n, ds_idx=ds_idx, ncols=ncols)
 
     def export(self, path: str | Path = "export.lamina") -> Path:
         """Write weights and the inference recipe to one safe file for `lamina.load_learner`."""
