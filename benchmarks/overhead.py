@@ -15,11 +15,11 @@ import statistics
 import time
 
 import torch
-from lamina.train.metrics import accuracy
 from torch import nn
 from torch.nn import functional as F
 
 from lamina import DataLoaders, Learner
+from lamina.train.metrics import accuracy
 
 N_SAMPLES, N_VALID, BS, EPOCHS = 20_000, 4_000, 64, 3
 
