@@ -125,16 +125,11 @@ class ImageDataLoaders:
         **kwargs: Any,
     ) -> BlockDataLoaders:
         """Images `fnames`, labelled by `label_func(path)` (a module-level function)."""
-        _check_pct(valid_pct)
-        dblock = DataBlock(
-            blocks=(ImageBlock(img_mode), CategoryBlock()),
-            get_y=label_func,
-            splitter=RandomSplitter(valid_pct, seed=seed),
-            item_tfms=item_tfms,
-            batch_tfms=batch_tfms,
-        )
         items = [Path(path, fname) for fname in fnames]
-        return _loaders(dblock, items, bs, num_workers, device, seed, skip_bad_items, kwargs)
+        return _from_items(items, None, label_func, valid_pct=valid_pct, seed=seed,
+                           item_tfms=item_tfms, batch_tfms=batch_tfms, bs=bs,
+                           num_workers=num_workers, device=device, img_mode=img_mode,
+                           skip_bad_items=skip_bad_items, **kwargs)  # fmt: skip
 
     @staticmethod
     def from_name_func(
@@ -240,7 +235,7 @@ class _NameLabel:
 
 def _from_items(
     source: Any,
-    get_x: Callable,
+    get_x: Callable | None,
     get_y: Callable,
     splitter: Callable | None = None,
     valid_pct: float = 0.2,
