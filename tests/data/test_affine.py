@@ -201,6 +201,44 @@ def test_affine_grid_without_projective_division_is_the_same() -> None:
     torch.testing.assert_close(sampling_grid(matrix, (5, 7), projective=False), full)
 
 
+def test_grid_is_contiguous_and_matches_affine_grid_and_the_projective_formula() -> None:
+    matrix = rotation_matrix(torch.tensor([12.0, -5.0])) @ zoom_matrix(
+        torch.tensor([1.2, 1.0]), torch.tensor([[0.05, 0.0], [0.0, -0.1]])
+    )
+    grid = sampling_grid(matrix, (6, 9), projective=False)
+    assert grid.is_contiguous()  # a strided grid makes grid_sample twice as slow on the CPU
+    expected = F.affine_grid(matrix[:, :2], [2, 1, 6, 9], align_corners=True)
+    torch.testing.assert_close(grid, expected)
+    warped = matrix @ warp_matrix(torch.tensor([[0.2, -0.1], [0.0, 0.3]]))
+    grid = sampling_grid(warped, (6, 9), align_corners=False)
+    assert grid.is_contiguous()
+    xs = (torch.arange(9) * 2 + 1) / 9 - 1
+    ys = (torch.arange(6) * 2 + 1) / 6 - 1
+    x, y = xs[4], ys[2]  # one output pixel centre, mapped by hand
+    mapped = warped[1] @ torch.stack([x, y, torch.tensor(1.0)])
+    torch.testing.assert_close(grid[1, 2, 4], mapped[:2] / mapped[2])
+
+
+def test_drawn_matrices_are_the_product_of_the_drawn_steps() -> None:
+    tfm = AffineWarp(flip_vert=True, min_zoom=0.9, max_zoom=1.3, p_affine=0.5)
+    torch.manual_seed(3)
+    matrix, changed = tfm.draw_matrices(300, 48, 64)
+    # Recover each image's steps from the matrix's entries and check their ranges: the
+    # projective row is the tilt, and the flip signs survive in the determinant's sign pattern.
+    tilt = matrix[:, 2, :2]
+    assert tilt.abs().max() <= 0.2 + 1e-6
+    assert torch.equal(matrix[:, 2, 2], torch.ones(300))
+    linear = matrix[:, :2, :2] - matrix[:, :2, 2:] * tilt[:, None, :]
+    scale = linear.det().abs().rsqrt()  # |det| = 1 / zoom**2 for a rotation and a flip
+    assert scale.min() >= 0.9 - 1e-5 and scale.max() <= 1.3 + 1e-5
+    unchanged = ~changed
+    eye = torch.eye(3).expand(int(unchanged.sum()), 3, 3)
+    assert torch.equal(matrix[unchanged], eye)
+    assert 0.0 < changed.float().mean() < 1.0
+    torch.manual_seed(3)
+    assert torch.equal(tfm.draw_matrices(300, 48, 64)[0], matrix)
+
+
 def test_only_training_batches_are_augmented() -> None:
     images = torch.rand(4, 3, 8, 8)
     tfm = Flip(p=1.0)

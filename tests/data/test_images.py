@@ -132,13 +132,46 @@ def test_draft_decodes_jpeg_at_reduced_scale(tmp_path):
     img = open_image(tmp_path / "big.jpg", draft_size=(64, 64))
     assert min(img.size) >= 64
     assert img.size[0] <= 2000 / 8 * 2
-    # A request that 1/8 cannot cover but 1/2 can.
+    # The smallest scale n/8 that covers the request: 4/8 here, 6/8 below.
     img = open_image(tmp_path / "big.jpg", draft_size=(900, 600))
     assert img.size == (1000, 750)
-    assert open_image(tmp_path / "big.jpg", draft_size=(1500, 10)).size == (2000, 1500)
+    assert open_image(tmp_path / "big.jpg", draft_size=(1500, 10)).size == (1500, 1125)
+    assert open_image(tmp_path / "big.jpg", draft_size=(1501, 10)).size == (1750, 1313)
     grey = open_image(tmp_path / "big.jpg", mode="L", draft_size=(64, 64))
     assert grey.mode == "L"
     assert min(grey.size) >= 64
+
+
+def _smooth_rgb(width: int, height: int) -> Image.Image:
+    ys, xs = np.mgrid[0:height, 0:width]
+    array = np.stack([xs * 255 // width, ys * 255 // height, (xs + ys) % 256], axis=-1)
+    return Image.fromarray(array.astype(np.uint8))
+
+
+@pytest.mark.parametrize("progressive", [False, True])
+def test_jpeg_pixels_are_pillows_whichever_decoder_reads_them(tmp_path, monkeypatch, progressive):
+    import sys
+
+    _smooth_rgb(90, 70).save(tmp_path / "a.jpg", quality=85, progressive=progressive)
+    _smooth_rgb(90, 70).convert("L").save(tmp_path / "g.jpg", quality=85)
+    fast = [np.asarray(open_image(tmp_path / name, mode)) for name in ("a.jpg", "g.jpg")
+            for mode in ("RGB", "L")]  # fmt: skip
+    monkeypatch.setitem(sys.modules, "simplejpeg", None)  # import fails: Pillow alone
+    slow = [np.asarray(open_image(tmp_path / name, mode)) for name in ("a.jpg", "g.jpg")
+            for mode in ("RGB", "L")]  # fmt: skip
+    with Image.open(tmp_path / "a.jpg") as img:
+        pillow = np.asarray(img.convert("RGB"))
+    np.testing.assert_array_equal(fast[0], pillow)
+    for ours, theirs in zip(fast, slow, strict=True):
+        np.testing.assert_array_equal(ours, theirs)
+
+
+def test_decoded_jpeg_images_can_be_drawn_on(tmp_path):
+    _smooth_rgb(40, 30).convert("L").save(tmp_path / "g.jpg")
+    for mode in ("RGB", "L"):
+        img = open_image(tmp_path / "g.jpg", mode)
+        img.paste(0, (0, 0, 5, 5))  # a buffer-backed image would be read-only
+        assert np.asarray(img)[0, 0].max() == 0
 
 
 def test_draft_ignored_for_png(tmp_path):

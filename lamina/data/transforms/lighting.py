@@ -46,7 +46,9 @@ def adjust_lighting(
         images = torch.lerp(grey, images, factor).clamp_(0.0, 1.0)
     scale = contrast.to(images).view(-1, 1, 1, 1)
     shift = (brightness.to(images) - 0.5 * contrast.to(images)).view(-1, 1, 1, 1)
-    return torch.addcmul(shift, images, scale).clamp_(0.0, 1.0)
+    # Multiply, then add and clamp in place: one new tensor, and on the CPU several times faster
+    # than an addcmul whose first operand is the broadcast shift.
+    return (images * scale).add_(shift).clamp_(0.0, 1.0)
 
 
 @register("transform")
@@ -110,9 +112,11 @@ class Lighting(Transform):
                 "batch transforms"
             )
         out = adjust_lighting(x, brightness, contrast, saturation)
-        if changed.all():
-            return out
-        return torch.where(changed.to(x.device).view(-1, 1, 1, 1), out, x)
+        if not changed.all():
+            # Copy back the few images that drew no change (cheaper than a masked select).
+            kept = (~changed).nonzero().flatten().to(x.device)
+            out[kept] = x[kept]
+        return out
 
     def config(self) -> dict[str, Any]:
         return {
