@@ -19,8 +19,13 @@ folding and without it (the default, which the throughput table measures). The b
 transforms run in the main process at num_workers=0, and inside the workers (after collation)
 when num_workers > 0.
 
-Run: `python benchmarks/data_throughput.py [--quick] [--threads N]` (quick: fewer images, 1 run;
-threads: torch's intra-op threads in the main process, for both pipelines).
+With `--device cuda` both pipelines deliver their batches to the GPU (the hand-written one
+copies them there; lamina runs its batch transforms there, in the main process), and the clocks
+wait for the GPU before reading the time.
+
+Run: `python benchmarks/data_throughput.py [--quick] [--threads N] [--device D] [--workers ...]`
+(quick: fewer images, 1 run; threads: torch's intra-op threads in the main process, for both
+pipelines; device: cpu (default) or cuda).
 """
 
 from __future__ import annotations
@@ -40,6 +45,12 @@ from lamina.vision import ImageDataLoaders, Resize, aug_transforms
 
 HYMENOPTERA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "hymenoptera"
 SIZE, BS = 64, 64
+DEVICE = torch.device("cpu")
+
+
+def synchronize() -> None:
+    if DEVICE.type == "cuda":
+        torch.cuda.synchronize(DEVICE)
 
 
 # ----------------------------------------------------------------------------- data
@@ -93,21 +104,27 @@ def lamina_loaders(path: Path, num_workers: int, seed: int, **kwargs: object):
         batch_tfms=aug_transforms(),
         bs=BS,
         num_workers=num_workers,
-        device="cpu",
+        device=DEVICE,
         **kwargs,
     )
 
 
 def hand_loader(files: list[Path], labels: list[int], num_workers: int):
-    return torch.utils.data.DataLoader(
-        HandDataset(files, labels), batch_size=BS, shuffle=True, num_workers=num_workers
-    )
+    loader = torch.utils.data.DataLoader(
+        HandDataset(files, labels), batch_size=BS, shuffle=True, num_workers=num_workers,
+        pin_memory=DEVICE.type == "cuda",
+    )  # fmt: skip
+    if DEVICE.type == "cpu":
+        return loader
+    return ((xb.to(DEVICE, non_blocking=True), yb.to(DEVICE)) for xb, yb in loader)
 
 
 def timed_epoch(loader) -> tuple[float, int]:
+    synchronize()
     start, n = time.perf_counter(), 0
     for xb, _ in loader:
         n += len(xb)
+    synchronize()
     return time.perf_counter() - start, n
 
 
@@ -117,8 +134,10 @@ class TimedPipeline(Pipeline):
     seconds = 0.0
 
     def __call__(self, sample: tuple, kinds: tuple, split_idx: int | None = None) -> tuple:
+        synchronize()
         start = time.perf_counter()
         out = super().__call__(sample, kinds, split_idx)
+        synchronize()
         self.seconds += time.perf_counter() - start
         return out
 
@@ -176,7 +195,7 @@ def hymenoptera(workers: tuple[int, ...]) -> list[str]:
     for num_workers in workers:
         dls = ImageDataLoaders.from_folder(
             HYMENOPTERA, valid="val", item_tfms=Resize(SIZE), batch_tfms=aug_transforms(),
-            bs=BS, num_workers=num_workers, device="cpu", seed=0,
+            bs=BS, num_workers=num_workers, device=DEVICE, seed=0,
         )  # fmt: skip
         seconds, n = timed_epoch(dls.train)
         lines.append(f"hymenoptera (train, {n} photos), num_workers={num_workers}: "
@@ -188,12 +207,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer images and one run")
     parser.add_argument("--threads", type=int, default=None, help="torch threads in this process")
+    parser.add_argument("--device", default="cpu", help="where batches go: cpu or cuda")
+    parser.add_argument("--workers", type=int, nargs="+", default=[0, 2], help="num_workers")
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = torch.device(args.device)
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    print(f"torch threads in the main process: {torch.get_num_threads()}")
+    print(f"torch threads in the main process: {torch.get_num_threads()}; device: {DEVICE}")
     n_photo, n_small, runs = (400, 1000, 1) if args.quick else (2000, 5000, 3)
-    workers = (0, 2)
+    workers = tuple(args.workers)
     torch.manual_seed(0)
     with tempfile.TemporaryDirectory() as folder:
         start = time.perf_counter()

@@ -44,8 +44,9 @@ def adjust_lighting(
         grey = torch.einsum("bchw,c->bhw", images, weights)[:, None]  # (B, 1, H, W)
         factor = saturation.to(images).view(-1, 1, 1, 1)
         images = torch.lerp(grey, images, factor).clamp_(0.0, 1.0)
-    scale = contrast.to(images).view(-1, 1, 1, 1)
-    shift = (brightness.to(images) - 0.5 * contrast.to(images)).view(-1, 1, 1, 1)
+    # Per-image factors computed where they were drawn, then moved in one copy.
+    factors = torch.stack([contrast, brightness - 0.5 * contrast]).to(images)
+    scale, shift = factors.view(2, -1, 1, 1, 1)
     # Multiply, then add and clamp in place: one new tensor, and on the CPU several times faster
     # than an addcmul whose first operand is the broadcast shift.
     return (images * scale).add_(shift).clamp_(0.0, 1.0)
