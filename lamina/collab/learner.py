@@ -214,6 +214,6 @@ def build_collab_learner(
         raise ValueError(f"the exported weights do not fit the collab model: {error}") from error
     vocab = CollabVocab(spec["vocab"]["users"], spec["vocab"]["items"])
     dls = CollabDataLoaders((), None, vocab, spec["names"], rated=None, device=device)
-    learn = CollabLearner(dls, model, loss_func=default_loss_for(dls))
+    learn = CollabLearner(dls, model, loss_func=default_loss_for(dls), precision="float32")
     learn.export_spec = spec
     return learn

@@ -23,7 +23,10 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """
     final = Path(path)
     final.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
+    # The temporary keeps the final suffix: some writers (torch.export) check it.
+    handle, temporary = tempfile.mkstemp(
+        prefix=f".{final.name}.", suffix=f".tmp{final.suffix}", dir=final.parent
+    )
     os.close(handle)
     try:
         yield Path(temporary)

@@ -255,15 +255,55 @@ def _outside(name: str, root: str) -> bool:
     return target != root and not target.startswith(root + os.sep)
 
 
-def _tar_refusal(member: Any, root: str) -> str | None:
-    """Why a tar member is unsafe to unpack into `root`, or None."""
-    if _outside(member.name, root):
+def _resolve(path: str, links: dict[str, str], depth: int = 0) -> str | None:
+    """`path` inside the archive with the archive's own symbolic links followed, or None when
+    it leaves the destination (or the links loop).
+
+    Lexical checks alone miss chains: with `a -> .` and `x -> a/..`, the name `x/evil` looks
+    inside but lands in the parent folder. Python's "data" tar filter catches this only in
+    releases patched in 2025, so the links are resolved here, whatever the Python.
+    """
+    resolved: list[str] = []
+    for part in path.replace("\\", "/").split("/"):
+        if part in ("", "."):
+            continue
+        if part == "..":
+            if not resolved:
+                return None
+            resolved.pop()
+            continue
+        resolved.append(part)
+        target = links.get("/".join(resolved))
+        if target is None:
+            continue
+        if depth > 32 or target.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", target):
+            return None
+        followed = _resolve("/".join([*resolved[:-1], target]), links, depth + 1)
+        if followed is None:
+            return None
+        resolved = followed.split("/") if followed else []
+    return "/".join(resolved)
+
+
+def _tar_refusal(member: Any, root: str, links: dict[str, str]) -> str | None:
+    """Why a tar member is unsafe to unpack into `root`, or None.
+
+    `links` maps every symbolic link in the archive (normalized name) to its target.
+    """
+    name = os.path.normpath(member.name).replace(os.sep, "/")
+    parent = _resolve(os.path.dirname(name), links)
+    if _outside(member.name, root) or parent is None:
         return "would be written outside the destination"
     if member.issym():
         target = os.path.join(os.path.dirname(member.name), member.linkname)
-        if os.path.isabs(member.linkname) or _outside(target, root):
+        if (
+            os.path.isabs(member.linkname)
+            or _outside(target, root)
+            or _resolve(f"{parent}/{member.linkname}", links) is None
+        ):
             return f"is a symbolic link to {member.linkname!r}, outside the destination"
-    if member.islnk() and _outside(member.linkname, root):
+    if member.islnk() and (_outside(member.linkname, root) or _resolve(member.linkname, links)
+                           is None):  # fmt: skip
         return f"is a hard link to {member.linkname!r}, outside the destination"
     if member.isdev():
         return "is a device file"
@@ -276,8 +316,11 @@ def _untar(archive: Path, into: Path) -> None:
     root = os.path.normpath(str(into))
     try:
         with tarfile.open(archive) as tar:
-            for member in tar.getmembers():
-                refusal = _tar_refusal(member, root)
+            members = tar.getmembers()
+            links = {os.path.normpath(m.name).replace(os.sep, "/"): m.linkname
+                     for m in members if m.issym()}  # fmt: skip
+            for member in members:
+                refusal = _tar_refusal(member, root, links)
                 if refusal is not None:
                     raise UnsafeArchiveError(
                         f"refusing to unpack {archive}: its member {member.name!r} {refusal}"

@@ -71,6 +71,11 @@ class AdaptiveConcatPool2d(nn.Module):
         self.avg_pool = nn.AdaptiveAvgPool2d(size)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.size == 1:
+            # The global case as plain reductions: the same values, faster, and every ONNX
+            # exporter knows them (some torch releases cannot convert adaptive_max_pool2d).
+            pooled = (x.amax(dim=(2, 3), keepdim=True), x.mean(dim=(2, 3), keepdim=True))
+            return torch.cat(pooled, dim=1)
         return torch.cat([self.max_pool(x), self.avg_pool(x)], dim=1)
 
 

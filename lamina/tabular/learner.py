@@ -158,6 +158,6 @@ def build_tabular_learner(
     except RuntimeError as error:
         raise ValueError(f"the exported weights do not fit the tabular model: {error}") from error
     dls = TabularDataLoaders((), None, processor, device)
-    learn = TabularLearner(dls, model, loss_func=default_loss_for(dls))
+    learn = TabularLearner(dls, model, loss_func=default_loss_for(dls), precision="float32")
     learn.export_spec = spec
     return learn

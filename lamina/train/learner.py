@@ -71,6 +71,11 @@ class Learner:
         splitter: `splitter(model)` returning parameter groups, for freezing and
             discriminative learning rates.
         path: folder under which `save` writes to `path/model_dir`.
+        precision: "auto" (default) trains under bfloat16 autocast on CUDA (float16 with loss
+            scaling where bfloat16 is missing) and in float32 elsewhere; "float32", "bfloat16"
+            or "float16" force one. A `MixedPrecision` among `cbs` takes precedence. Validation
+            and `get_preds` run under the same autocast (with float32 outputs); `predict` on
+            the applications' learners, and every learner `load_learner` returns, use float32.
 
     Example:
         >>> learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
@@ -92,6 +97,7 @@ class Learner:
         path: str | Path = ".",
         model_dir: str = "models",
         compile: bool = False,
+        precision: str = "auto",
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -117,6 +123,9 @@ class Learner:
         self.export_spec: dict[str, Any] | None = None  # set by application factories
         self.add_cbs([cb_lib.Recorder(), cb_lib.ProgressCallback(), cb_lib.TerminateOnNaN()])
         self.add_cbs(_listify(cbs))
+        dtype = cb_lib.resolve_precision(precision, getattr(dls, "device", "cpu"))
+        if dtype is not None and not self._mixed_precision():
+            self.add_cbs([cb_lib.MixedPrecision(dtype)])
 
     # ----------------------------------------------------------------------------- callbacks
     def add_cbs(self, cbs: Iterable[Callback | type[Callback]]) -> Learner:
@@ -144,6 +153,27 @@ class Learner:
                 if getattr(self, cb.name, None) is cb:
                     delattr(self, cb.name)
         self._index_events()
+        return self
+
+    def _mixed_precision(self) -> list[Callback]:
+        return [cb for cb in self.cbs if isinstance(cb, cb_lib.MixedPrecision)]
+
+    def to_fp16(self) -> Learner:
+        """Train under float16 autocast with loss scaling from now on (replacing any other)."""
+        return self._set_precision(torch.float16)
+
+    def to_bf16(self) -> Learner:
+        """Train under bfloat16 autocast from now on (replacing any other)."""
+        return self._set_precision(torch.bfloat16)
+
+    def to_fp32(self) -> Learner:
+        """Train in plain float32 from now on: removes any `MixedPrecision` callback."""
+        return self._set_precision(None)
+
+    def _set_precision(self, dtype: torch.dtype | None) -> Learner:
+        self.remove_cbs(self._mixed_precision())
+        if dtype is not None:
+            self.add_cbs([cb_lib.MixedPrecision(dtype)])
         return self
 
     @contextmanager

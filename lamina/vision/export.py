@@ -136,6 +136,9 @@ def build_vision_learner(
     pipeline = _pipeline(spec.get("data"), device)
     dls = InferenceLoaders(pipeline, spec["data"])
     model.to(dls.device).eval()
-    learn = VisionLearner(dls, model, loss_func=_loss(spec, dls), splitter=default_split)
+    # Loaded learners predict in float32 on any device, as `predict` does (`to_bf16()` opts in).
+    learn = VisionLearner(
+        dls, model, loss_func=_loss(spec, dls), splitter=default_split, precision="float32"
+    )
     learn.export_spec = spec
     return learn

@@ -4,7 +4,7 @@ from lamina.train.callbacks.accumulate import GradientAccumulation
 from lamina.train.callbacks.clip import GradientClip
 from lamina.train.callbacks.csv_logger import CSVLogger
 from lamina.train.callbacks.mix import CutMix, MixedLoss, MixUp
-from lamina.train.callbacks.mixed_precision import MixedPrecision
+from lamina.train.callbacks.mixed_precision import MixedPrecision, resolve_precision
 from lamina.train.callbacks.nan_guard import TerminateOnNaN
 from lamina.train.callbacks.progress import ProgressCallback
 from lamina.train.callbacks.recorder import Recorder
@@ -22,6 +22,7 @@ __all__ = [
     "MixUp",
     "MixedLoss",
     "MixedPrecision",
+    "resolve_precision",
     "ParamScheduler",
     "ProgressCallback",
     "Recorder",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 from lamina.train.callback import Callback, CancelStep
@@ -24,6 +26,37 @@ def _as_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
         f"dtype must be None, torch.float16, torch.bfloat16 or one of {sorted(_DTYPES)}, "
         f"got {dtype!r}"
     )
+
+
+def _to_float32(value: Any) -> Any:
+    """Half and bfloat16 tensors in a (nested) prediction as float32; all else as it is."""
+    if isinstance(value, torch.Tensor):
+        return value.float() if value.dtype in (torch.float16, torch.bfloat16) else value
+    if isinstance(value, (tuple, list)):
+        return type(value)(_to_float32(item) for item in value)
+    if isinstance(value, dict):
+        return {key: _to_float32(item) for key, item in value.items()}
+    return value
+
+
+PRECISIONS = ("auto", "float32", "fp32", *_DTYPES)
+
+
+def resolve_precision(precision: str, device: torch.device | str) -> torch.dtype | None:
+    """The autocast dtype that `Learner(precision=...)` asks for on `device`, or None (float32).
+
+    "auto" is bfloat16 on CUDA devices that support it (float16, with loss scaling, on older
+    ones) and float32 elsewhere: autocast on a CPU without bfloat16 units is slower, not faster.
+    """
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {list(PRECISIONS)}, got {precision!r}")
+    if precision in ("float32", "fp32"):
+        return None
+    if precision != "auto":
+        return _DTYPES[precision]
+    if torch.device(device).type != "cuda":
+        return None
+    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
 
 
 class MixedPrecision(Callback):
@@ -75,6 +108,11 @@ class MixedPrecision(Callback):
         if self._entered:
             self._entered = False
             self._autocast.__exit__(None, None, None)
+
+    def after_pred(self) -> None:
+        # The loss, the metrics and `get_preds` see float32 predictions: NumPy has no bfloat16,
+        # and a loss or metric summed in half precision loses digits.
+        self.learn.pred = _to_float32(self.learn.pred)
 
     def after_loss(self) -> None:
         self._leave()

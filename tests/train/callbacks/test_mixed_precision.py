@@ -14,9 +14,8 @@ from lamina.train.callbacks import GradientAccumulation, GradientClip, MixedPrec
 class Probe(Callback):
     """Records the prediction dtype and whether autocast is on at each point of a batch."""
 
-    order = 45  # after MixedPrecision (40)
-
-    def __init__(self) -> None:
+    def __init__(self, order: int = 45) -> None:  # by default after MixedPrecision (40)
+        self.order = order
         self.pred_dtypes: set[torch.dtype] = set()
         self.on_after_pred: set[bool] = set()
         self.on_after_loss: set[bool] = set()
@@ -37,11 +36,12 @@ def _linear_learner(*cbs: Callback) -> Learner:
 
 
 def test_bf16_autocast_is_active_only_inside_forward_and_loss() -> None:
-    probe = Probe()
-    learn = _linear_learner(MixedPrecision(), probe)
+    probe, early = Probe(), Probe(order=35)
+    learn = _linear_learner(MixedPrecision(), probe, early)
     before = learn.validate()[0]
     learn.fit(3)
-    assert probe.pred_dtypes == {torch.bfloat16}
+    assert early.pred_dtypes == {torch.bfloat16}  # what the model returned under autocast
+    assert probe.pred_dtypes == {torch.float32}  # what the loss, metrics and get_preds see
     assert probe.on_after_pred == {True}
     assert probe.on_after_loss == {False}
     assert not torch.is_autocast_enabled("cpu")
@@ -153,3 +153,53 @@ def test_fp16_with_scaler_on_cuda() -> None:
     assert learn.mixed_precision.scaler.get_scale() > 0
     assert learn.recorder.values[-1][2] < learn.recorder.values[0][1]
     assert not torch.is_autocast_enabled("cuda")
+
+
+def test_precision_auto_is_float32_on_the_cpu_and_names_force_a_dtype() -> None:
+    assert not _linear_learner()._mixed_precision()
+    dls = synth_classification(n_train=64, n_valid=32, device="cpu")
+    learn = Learner(dls, nn.Linear(8, 3), precision="bf16")
+    assert [cb.dtype for cb in learn._mixed_precision()] == [torch.bfloat16]
+    explicit = MixedPrecision("fp16")
+    learn = Learner(dls, nn.Linear(8, 3), precision="bfloat16", cbs=[explicit])
+    assert learn._mixed_precision() == [explicit]  # the user's callback wins
+    assert not Learner(dls, nn.Linear(8, 3), precision="float32")._mixed_precision()
+    with pytest.raises(ValueError, match="precision must be one of"):
+        Learner(dls, nn.Linear(8, 3), precision="half-ish")
+
+
+def test_precision_auto_on_cuda_prefers_bfloat16(monkeypatch) -> None:
+    from lamina.train.callbacks import resolve_precision
+
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: True)
+    assert resolve_precision("auto", "cuda") == torch.bfloat16
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *args, **kwargs: False)
+    assert resolve_precision("auto", "cuda:0") == torch.float16
+    assert resolve_precision("auto", "cpu") is None
+    assert resolve_precision("fp16", "cpu") == torch.float16
+
+
+def test_to_fp16_to_bf16_to_fp32_switch_and_predictions_stay_float32() -> None:
+    learn = _linear_learner()
+    assert learn.to_bf16() is learn
+    assert [cb.dtype for cb in learn._mixed_precision()] == [torch.bfloat16]
+    learn.fit(1)
+    preds, _ = learn.get_preds()
+    assert preds.dtype == torch.float32
+    preds.numpy()  # NumPy has no bfloat16: this would raise on raw autocast output
+    learn.to_fp16()
+    assert [cb.dtype for cb in learn._mixed_precision()] == [torch.float16]
+    learn.to_fp32()
+    assert not learn._mixed_precision()
+
+
+@pytest.mark.gpu
+def test_default_learner_trains_under_bf16_autocast_on_cuda() -> None:
+    probe = Probe(order=35)
+    dls = synth_classification(n_train=256, n_valid=64, device="cuda")
+    learn = Learner(dls, nn.Linear(8, 3).cuda(), lr=0.05, cbs=[probe])
+    learn.progress.silent = True
+    learn.fit(3)
+    assert probe.pred_dtypes == {torch.bfloat16}
+    assert learn.mixed_precision.scaler is None
+    assert learn.recorder.values[-1][2] < learn.recorder.values[0][1]
