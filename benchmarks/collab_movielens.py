@@ -71,7 +71,7 @@ def plain_run(dls: CollabDataLoaders) -> tuple[float, list[tuple[float, float]]]
     x_valid, y_valid = dls.valid.tensors
     model = PlainMF(len(dls.vocab.users), len(dls.vocab.items))
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.95, 0.99), eps=1e-5,
-                            weight_decay=WD, foreach=True)  # fmt: skip
+                            weight_decay=WD, fused=True)  # fmt: skip
     steps = len(y) // BS
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=LR, total_steps=EPOCHS * steps, pct_start=0.25, div_factor=25,

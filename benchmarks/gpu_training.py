@@ -51,7 +51,7 @@ def hand_written(dls: DataLoaders, dtype: torch.dtype, epochs: int) -> tuple[flo
     device = dls.device
     model = make_model(device)
     opt = torch.optim.AdamW(model.parameters(), lr=LR, betas=(0.9, 0.99), eps=1e-5,
-                            weight_decay=0.01, foreach=True)  # fmt: skip
+                            weight_decay=0.01, fused=True)  # fmt: skip
     scaler = torch.amp.GradScaler("cuda", enabled=dtype == torch.float16)
     torch.cuda.synchronize()
     start = time.perf_counter()

@@ -42,7 +42,7 @@ def hand_written(dls: DataLoaders) -> tuple[float, float]:
     """The loop a careful user would write: train, then validate with loss and accuracy."""
     model = make_model()
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5,
-                            weight_decay=0.01, foreach=True)  # fmt: skip
+                            weight_decay=0.01, fused=True)  # fmt: skip
     start = time.perf_counter()
     for epoch in range(EPOCHS):
         model.train()

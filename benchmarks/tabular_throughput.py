@@ -77,7 +77,7 @@ def run(df, bs: int, repeats: int) -> tuple[float, float]:
     learn.progress.silent = True
     model = copy.deepcopy(learn.model)
     opt = torch.optim.AdamW(model.parameters(), lr=1e-3, betas=(0.9, 0.99), eps=1e-5,
-                            weight_decay=0.01, foreach=True)  # fmt: skip
+                            weight_decay=0.01, fused=True)  # fmt: skip
     lamina_epoch(learn)  # warm-up both
     hand_epoch(model, opt, x_cat, x_cont, y, bs)
     ours, theirs = [], []

@@ -46,7 +46,7 @@ REFERENCES = [
 ]  # fmt: skip
 
 
-CASES = [(*case, impl) for case in REFERENCES for impl in ("foreach", "loop", "fused")
+CASES = [(*case, impl) for case in REFERENCES for impl in ("auto", "foreach", "loop", "fused")
          if not (case[0] == "rmsprop" and impl == "fused")]  # fmt: skip
 
 
@@ -64,8 +64,18 @@ def test_factories_equal_torch_step_for_step(name, kwargs, torch_class, torch_kw
 def test_impl_is_validated() -> None:
     with pytest.raises(ValueError, match=r"impl must be one of .*'fused'.*got 'cuda'"):
         sgd(_params(), lr=0.1, impl="cuda")
-    with pytest.raises(ValueError, match=r"impl must be one of \('foreach', 'loop'\)"):
+    with pytest.raises(ValueError, match=r"impl must be one of \('auto', 'foreach', 'loop'\)"):
         rmsprop(_params(), lr=0.1, impl="fused")
+
+
+@pytest.mark.parametrize("name", ["sgd", "adam", "adamw"])
+def test_auto_takes_fused_kernels_only_where_torch_has_them(name) -> None:
+    assert FACTORIES[name](_groups(_params()), lr=0.1).defaults["fused"]
+    # An integer tensor among the parameters rules the fused kernels out.
+    groups = [{"params": _params()}, {"params": [torch.zeros(3, dtype=torch.long)]}]
+    opt = FACTORIES[name](groups, lr=0.1)
+    assert not opt.defaults["fused"]
+    assert opt.defaults["foreach"]
 
 
 @pytest.mark.parametrize("name", FACTORIES)
