@@ -198,7 +198,8 @@ def test_error_in_callback_names_callback_and_event() -> None:
     assert "raised in callback Broken during after_loss" in " ".join(info.value.__notes__)
 
 
-def test_nan_loss_stops_and_keeps_last_finite_weights() -> None:
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.gpu)])
+def test_nan_loss_stops_and_keeps_last_finite_weights(device: str) -> None:
     class PoisonThirdBatch(Callback):
         order = -20
 
@@ -214,6 +215,8 @@ def test_nan_loss_stops_and_keeps_last_finite_weights() -> None:
 
     poison = PoisonThirdBatch()
     learn = tiny_learner(lr=0.1, cbs=[poison])
+    if device == "cuda":
+        learn.dls = synth_regression(device="cuda")
     with pytest.raises(FloatingPointError, match="epoch 0, batch 2"):
         learn.fit(2)
     for kept, now in zip(poison.weights, learn.model.parameters(), strict=True):

@@ -4,25 +4,61 @@ from __future__ import annotations
 
 import math
 
+import torch
+
 from lamina.train.callback import Callback
 
 
 class TerminateOnNaN(Callback):
     """Raises `FloatingPointError` when a training loss is NaN or infinite.
 
-    It checks after the loss and before the backward pass, so the weights left behind are
-    those of the last finite step.
+    The loss is checked before the optimizer step, so the weights left behind are those of the
+    last finite step. On the CPU it is read right after the loss. On CUDA reading it at once
+    would make the host wait for the forward pass of every batch; instead it is copied to pinned
+    host memory without waiting, and read at `before_step`, by which time the host has queued
+    the backward pass and the copy has usually landed.
     """
 
     order = -10
     run_valid = False
+
+    def __init__(self) -> None:
+        self._host: torch.Tensor | None = None  # pinned copy of the loss, on CUDA
+        self._copied: torch.cuda.Event | None = None
+        self._pending = False
 
     @property
     def name(self) -> str:
         return "terminate_on_nan"  # the generic rule would split "NaN" into "na_n"
 
     def after_loss(self) -> None:
-        loss = self.learn.loss.item()
+        loss = self.learn.loss.detach()
+        if loss.device.type != "cuda":
+            self._check(loss.item())
+            return
+        if self._host is None:
+            self._host = torch.empty((), dtype=torch.float32, pin_memory=True)
+            self._copied = torch.cuda.Event()
+        self._host.copy_(loss.float().reshape(()), non_blocking=True)
+        self._copied.record()
+        self._pending = True
+
+    def before_step(self) -> None:
+        self._read()
+
+    def after_batch(self) -> None:
+        self._read()  # a batch whose step was skipped (say, by gradient accumulation)
+
+    def after_cancel_batch(self) -> None:
+        self._pending = False
+
+    def _read(self) -> None:
+        if self._pending:
+            self._pending = False
+            self._copied.synchronize()
+            self._check(self._host.item())
+
+    def _check(self, loss: float) -> None:
         if not math.isfinite(loss):
             learn = self.learn
             raise FloatingPointError(
