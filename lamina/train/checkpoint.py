@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import torch
 
+from lamina.core.distributed import barrier, is_main_process, unwrap_model
 from lamina.core.files import load_tensors_json, save_tensors_json
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.core.state import join_state, split_state
@@ -24,7 +25,7 @@ FORMAT_VERSION = 1
 
 
 def _bare_model(learn: Learner) -> torch.nn.Module:
-    return getattr(learn.model, "_orig_mod", learn.model)  # unwrap torch.compile
+    return unwrap_model(learn.model)  # unwrap torch.compile and DDP
 
 
 def _loader_generator(learn: Learner) -> torch.Generator | None:
@@ -33,7 +34,17 @@ def _loader_generator(learn: Learner) -> torch.Generator | None:
 
 
 def save_checkpoint(learn: Learner, path: Path, with_opt: bool = True) -> Path:
-    """Write `learn`'s full training state to `path` (see module docstring)."""
+    """Write `learn`'s full training state to `path` (see module docstring).
+
+    Under DDP only rank 0 writes, and every process returns once the file is complete.
+    """
+    if is_main_process():
+        _write_checkpoint(learn, path, with_opt)
+    barrier()
+    return Path(path)
+
+
+def _write_checkpoint(learn: Learner, path: Path, with_opt: bool) -> Path:
     tensors = {f"model.{key}": value for key, value in _bare_model(learn).state_dict().items()}
     rng_values, rng_tensors = get_rng_state()
     tensors.update(rng_tensors)

@@ -14,6 +14,7 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from lamina.core.distributed import barrier, is_main_process, unwrap_model
 from lamina.core.files import load_tensors_json, save_tensors_json
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ FORMAT_VERSION = 1
 
 
 def export_learner(learn: Learner, path: str | Path) -> Path:
-    """Write `learn`'s weights and `learn.export_spec` to `path`, atomically."""
+    """Write `learn`'s weights and `learn.export_spec` to `path`, atomically (on rank 0)."""
     spec = getattr(learn, "export_spec", None)
     if not spec or "app" not in spec:
         raise ValueError(
@@ -38,10 +39,16 @@ def export_learner(learn: Learner, path: str | Path) -> Path:
         json.dumps(spec)
     except TypeError as error:
         raise ValueError(f"export_spec must be JSON-able: {error}") from error
-    model = getattr(learn.model, "_orig_mod", learn.model)  # unwrap torch.compile
+    if is_main_process():  # under DDP rank 0 writes; the others wait for the whole file
+        _write_export(unwrap_model(learn.model), spec, path)
+    barrier()
+    return Path(path)
+
+
+def _write_export(model: torch.nn.Module, spec: dict[str, Any], path: str | Path) -> None:
     tensors = {f"model.{key}": value for key, value in model.state_dict().items()}
     info = {"format": FORMAT, "format_version": FORMAT_VERSION, "app": spec["app"], "spec": spec}
-    return save_tensors_json(path, tensors, info)
+    save_tensors_json(path, tensors, info)
 
 
 def read_export(path: str | Path) -> tuple[dict[str, Any], dict[str, torch.Tensor]]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -349,6 +349,15 @@ class Learner:
         kwargs = {"lr": self.lr} if self.wd is None else {"lr": self.lr, "wd": self.wd}
         self.opt = self.opt_func(groups, **kwargs)
         return self.opt
+
+    def distributed(
+        self, seed: int | None = None, **ddp_kwargs: Any
+    ) -> AbstractContextManager[Learner]:
+        """Context in which fits train with DDP across the processes torchrun started (the batch
+        size is per process); outside torchrun, a no-op. See `lamina.train.distributed`."""
+        from lamina.train.distributed import distributed
+
+        return distributed(self, seed, **ddp_kwargs)
 
     # ----------------------------------------------------------------------------- freezing
     def freeze_to(self, n: int) -> None:

@@ -6,6 +6,7 @@ import math
 import time
 from typing import Any
 
+from lamina.core.distributed import is_main_process
 from lamina.train.callback import Callback
 
 
@@ -21,7 +22,8 @@ class ProgressCallback(Callback):
     """Shows a progress bar per phase and prints one table row per epoch.
 
     The bar is refreshed at most every `refresh` seconds, and only then is the smoothed loss read
-    from the device, so the display costs almost nothing per batch. `silent=True` hides it all.
+    from the device, so the display costs almost nothing per batch. `silent=True` hides it all;
+    under DDP only rank 0 shows anything.
     """
 
     order = 60
@@ -34,7 +36,7 @@ class ProgressCallback(Callback):
         self._header_done = False
 
     def _open_bar(self, desc: str) -> None:
-        if self.silent:
+        if self.silent or not is_main_process():
             return
         from tqdm.auto import tqdm
 
@@ -71,7 +73,7 @@ class ProgressCallback(Callback):
         self._close_bar()
 
     def after_epoch(self) -> None:
-        if self.silent:
+        if self.silent or not is_main_process():
             return
         recorder = self.learn.recorder
         names = recorder.metric_names
