@@ -65,7 +65,8 @@ def train_and_report(learn, fit, spy):
     with contextlib.redirect_stdout(stream), contextlib.redirect_stderr(stream):
         fit(learn)
     weights = [float(x) for v in learn.model.state_dict().values() for x in v.flatten()]
-    report = {"weights": weights, "model_type": type(learn.model).__name__,
+    params = [float(x) for p in learn.model.parameters() for x in p.detach().flatten()]
+    report = {"weights": weights, "params": params, "model_type": type(learn.model).__name__,
               "train_type": type(learn.dls.train).__name__, "wrapped": spy.wrapped,
               "n_iter": spy.n_iter, "seen": spy.seen, "losses": learn.recorder.losses,
               "values": learn.recorder.values, "last": learn.recorder.last_values(),
@@ -111,6 +112,38 @@ learn = Learner(dls, model, metrics=accuracy, cbs=[spy])
 def fit(learn):
     with distributed(learn):
         learn.fit(2, 1e-2)
+
+
+train_and_report(learn, fit, spy)
+"""
+
+
+NAN_SCRIPT = """
+from torch import nn
+from lamina import Callback, Learner
+from lamina.testing import TinyMLP, synth_classification
+
+
+class PoisonOneRank(Callback):
+    order = -20  # before TerminateOnNaN
+
+    def after_loss(self):
+        if os.environ["RANK"] == "1" and self.learn.training and self.learn.train_iter == 3:
+            self.learn.loss = self.learn.loss * float("nan")
+
+
+torch.manual_seed(0)
+spy = Spy()
+learn = Learner(synth_classification(seed=0), TinyMLP(), loss_func=nn.CrossEntropyLoss(),
+                cbs=[spy, PoisonOneRank()])
+
+
+def fit(learn):
+    with learn.distributed():
+        try:
+            learn.fit(2, 1e-2)
+        except FloatingPointError as error:
+            print("stopped:", learn.train_iter, error)
 
 
 train_and_report(learn, fit, spy)
@@ -276,3 +309,13 @@ def test_the_callback_alone_asks_for_a_process_group() -> None:
     with pytest.raises(RuntimeError, match="torchrun"):
         learn.fit(1, cbs=DistributedTrainer())
     assert not isinstance(learn.model, nn.parallel.DistributedDataParallel)
+
+
+def test_a_non_finite_loss_on_one_rank_stops_every_rank_at_the_same_batch(tmp_path) -> None:
+    first, second = _torchrun(tmp_path, NAN_SCRIPT)  # a hang would fail on the timeout
+    for report in (first, second):
+        assert "stopped: 3 training loss became nan at epoch 0, batch 3" in report["output"]
+    # Both kept the last finite step. (Batch-norm statistics may differ: each process's last
+    # forward pass updated its own.)
+    assert first["params"] == second["params"]
+    assert all(np.isfinite(first["params"]))

@@ -6,6 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any, TextIO
 
+from lamina.core.distributed import is_main_process
 from lamina.train.callback import Callback
 
 
@@ -41,6 +42,8 @@ class CSVLogger(Callback):
 
     def before_fit(self) -> None:
         self._close()
+        if not is_main_process():  # under DDP rank 0 writes the one log
+            return
         path = self.path
         path.parent.mkdir(parents=True, exist_ok=True)
         has_rows = self.append and path.exists() and path.stat().st_size > 0

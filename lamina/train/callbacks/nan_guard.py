@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.distributed as dist
 
+from lamina.core.distributed import is_distributed
 from lamina.train.callback import Callback
 
 
@@ -16,7 +18,9 @@ class TerminateOnNaN(Callback):
     last finite step. On the CPU it is read right after the loss. On CUDA reading it at once
     would make the host wait for the forward pass of every batch; instead it is copied to pinned
     host memory without waiting, and read at `before_step`, by which time the host has queued
-    the backward pass and the copy has usually landed.
+    the backward pass and the copy has usually landed. Under DDP the processes agree (one small
+    all-reduce per batch), so all of them stop at the same batch when any one's loss is not
+    finite.
     """
 
     order = -10
@@ -33,6 +37,12 @@ class TerminateOnNaN(Callback):
 
     def after_loss(self) -> None:
         loss = self.learn.loss.detach()
+        if is_distributed():
+            # Every process must stop at the same batch, or the others would wait forever in
+            # DDP's gradient exchange: share "some loss is not finite" as a NaN loss.
+            bad = (~torch.isfinite(loss)).float().reshape(1)
+            dist.all_reduce(bad, op=dist.ReduceOp.MAX)
+            loss = torch.where(bad > 0, torch.nan, loss.float().reshape(1))
         if loss.device.type != "cuda":
             self._check(loss.item())
             return

@@ -6,6 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
+from lamina.core.distributed import is_main_process
 from lamina.optim.hyper import get_hyper
 from lamina.train.callback import Callback
 
@@ -49,6 +50,8 @@ class TensorBoardCallback(Callback):
                 "TensorBoardCallback needs the tensorboard package: pip install tensorboard"
             ) from error
         self._close()
+        if not is_main_process():  # under DDP rank 0 writes the one log
+            return
         log_dir = self.learn.path / "runs" if self.log_dir is None else Path(self.log_dir)
         self.writer = SummaryWriter(log_dir=str(log_dir))
 
