@@ -91,9 +91,10 @@ def _open_jpeg_fast(
         return None
     try:
         with open(path, "rb") as file:
-            data = file.read()
-        if not data.startswith(_JPEG_MAGIC):
-            return None
+            data = file.read(len(_JPEG_MAGIC))
+            if data != _JPEG_MAGIC:  # read no further: Pillow opens other formats itself
+                return None
+            data += file.read()
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
         if colorspace not in _FAST_SOURCES[mode]:
             return None
