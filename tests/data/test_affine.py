@@ -14,6 +14,7 @@ from lamina.data.transforms.affine import (
     Rotate,
     Warp,
     Zoom,
+    flip_matrix,
     fuse_affine,
     resample_masks,
     rotation_matrix,
@@ -238,6 +239,26 @@ def test_drawn_matrices_are_the_product_of_the_drawn_steps() -> None:
     assert 0.0 < changed.float().mean() < 1.0
     torch.manual_seed(3)
     assert torch.equal(tfm.draw_matrices(300, 48, 64)[0], matrix)
+
+
+def test_drawn_matrices_equal_the_step_matrices_multiplied() -> None:
+    tfm = AffineWarp(flip_vert=True, min_zoom=0.9, max_zoom=1.2)
+    torch.manual_seed(0)
+    matrix, changed = tfm.draw_matrices(200, 48, 64)
+    torch.manual_seed(0)  # the same uniforms, in draw_matrices' column order
+    u = torch.rand(200, 11, dtype=torch.float64)
+    flip_x, flip_y = u[:, 0] < 0.5, u[:, 1] < 0.5
+    rotate, zoom, warp = u[:, 2] < 0.75, u[:, 4] < 0.75, u[:, 8] < 0.75
+    scale = torch.where(zoom, 0.9 + u[:, 5] * 0.3, 1.0)
+    centre = (u[:, 6:8] * 2 - 1) * (1 - 1 / scale).abs()[:, None]
+    expected = (
+        flip_matrix(flip_x, flip_y)
+        @ rotation_matrix(((u[:, 3] * 2 - 1) * 10 * rotate).float(), tfm._aspect(48, 64))
+        @ zoom_matrix(scale.float(), centre.float())
+        @ warp_matrix(((u[:, 9:11] * 2 - 1) * 0.2 * warp[:, None]).float())
+    )
+    torch.testing.assert_close(matrix, expected)
+    assert torch.equal(changed, flip_x | flip_y | rotate | zoom | warp)
 
 
 def test_only_training_batches_are_augmented() -> None:
