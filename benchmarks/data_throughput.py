@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from lamina.data.transforms.base import Pipeline, Transform
+from lamina.data.transform import Pipeline, Transform
 from lamina.vision import ImageDataLoaders, Resize, aug_transforms
 
 HYMENOPTERA = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "hymenoptera"

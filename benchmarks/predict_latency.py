@@ -31,8 +31,8 @@ from PIL import Image
 
 import lamina.datasets
 from lamina import load_learner
-from lamina.data.transforms.batch import Normalize
 from lamina.vision import ImageDataLoaders, Resize, vision_learner
+from lamina.vision.transforms.normalize import Normalize
 
 
 def photo_folder(root: Path) -> Path:

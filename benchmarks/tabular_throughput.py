@@ -27,7 +27,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from lamina.data.loaders import TensorBatches
+from lamina.data.tensor_batches import TensorBatches
 from lamina.tabular import TabularDataLoaders, cont_cat_split, tabular_learner
 
 ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "adult"

@@ -5,7 +5,8 @@ and each layer in between readable in one sitting.
 """
 
 from lamina.core.seed import set_seed
-from lamina.data.loaders import DataLoaders, TensorBatches
+from lamina.data.loaders import DataLoaders
+from lamina.data.tensor_batches import TensorBatches
 from lamina.inference import load_learner
 from lamina.optim import Lamb, Lookahead, adam, adamw, lamb, ranger, rmsprop, sgd
 from lamina.train.callback import (
@@ -44,7 +45,7 @@ from lamina.train.losses import (
     MSELossFlat,
 )
 from lamina.train.lr_find import SuggestedLRs
-from lamina.train.metric import AccumMetric, AvgMetric, Metric
+from lamina.train.metric_base import AccumMetric, AvgMetric, Metric
 from lamina.train.metrics import (
     F1Score,
     Perplexity,

@@ -10,7 +10,8 @@ import numpy as np
 import torch
 
 from lamina.core.device import default_device
-from lamina.data.loaders import DataLoaders, TensorBatches
+from lamina.data.loaders import DataLoaders
+from lamina.data.tensor_batches import TensorBatches
 from lamina.tabular.loaders import random_split
 from lamina.tabular.procs import json_scalar, lookup_series, sorted_keys
 

@@ -1,26 +1,28 @@
-"""The data layer: DataBlock, blocks, getters, splitters, loaders and transforms."""
+"""The data layer every application shares.
 
-from lamina.data.batches import BlockDataLoader, BlockDataLoaders, InferencePipeline
-from lamina.data.block import DataBlock
-from lamina.data.blocks import (
-    CategoryBlock,
-    ImageBlock,
-    MaskBlock,
-    MultiCategoryBlock,
-    PointBlock,
-    RegressionBlock,
-    TransformBlock,
-)
-from lamina.data.datasets import Datasets, ItemDataset, ItemError
+Finding items (`get_files`, getters), splitting them (splitters), labelling them (blocks and one
+`Vocab`), map-style data sets (`Datasets`), the block and transform machinery (`DataBlock`,
+`TransformBlock`, `Transform`, `Pipeline`), the loaders and their contract (`Loaders`,
+`DataLoaders`, `BlockDataLoader(s)`, `TensorBatches`), inference preprocessing rebuilt from JSON
+(`InferencePipeline`) and downloads. Nothing here knows about images, tables, ratings or text:
+each application (`lamina.vision`, `lamina.tabular`, ...) brings its own blocks and transforms
+through the hooks of `TransformBlock`.
+"""
+
+from lamina.data.block_loader import BlockDataLoader, BlockDataLoaders
+from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
+from lamina.data.datablock import DataBlock
 from lamina.data.getters import (
     ColReader,
+    FileGetter,
     RegexLabeller,
     get_files,
-    get_image_files,
     grandparent_label,
     parent_label,
 )
-from lamina.data.loaders import DataLoaders, TensorBatches
+from lamina.data.inference import InferencePipeline
+from lamina.data.item_dataset import Datasets, ItemDataset, ItemError
+from lamina.data.loaders import DataLoaders, Loaders, TargetInfo
 from lamina.data.splitters import (
     ColSplitter,
     FuncSplitter,
@@ -29,6 +31,8 @@ from lamina.data.splitters import (
     RandomSplitter,
     TrainTestSplitter,
 )
+from lamina.data.tensor_batches import TensorBatches
+from lamina.data.transform import Pipeline, Transform
 from lamina.data.vocab import Vocab
 
 __all__ = [
@@ -40,25 +44,26 @@ __all__ = [
     "DataBlock",
     "DataLoaders",
     "Datasets",
+    "FileGetter",
     "FuncSplitter",
     "GrandparentSplitter",
-    "ImageBlock",
     "IndexSplitter",
     "InferencePipeline",
     "ItemDataset",
     "ItemError",
-    "MaskBlock",
+    "Loaders",
     "MultiCategoryBlock",
-    "PointBlock",
+    "Pipeline",
     "RandomSplitter",
     "RegexLabeller",
     "RegressionBlock",
+    "TargetInfo",
     "TensorBatches",
     "TrainTestSplitter",
+    "Transform",
     "TransformBlock",
     "Vocab",
     "get_files",
-    "get_image_files",
     "grandparent_label",
     "parent_label",
 ]

@@ -1,88 +1,38 @@
-"""Blocks: what each element of a sample is, how to build it, show it, and learn from it.
+"""Blocks: what each element of a sample is, how to build it, batch it, show it, and learn it.
 
 A block names the element's *kind*, the *type transforms* that turn a raw value (a path, a
-label) into the element (a PIL image, an index tensor), the item and batch transforms it needs by
-default, and, for targets, the loss, activation and metrics that suit it. The data layer sits
-below the losses and metrics, so a block only *names* them; the training layer looks them up.
+label, a text) into the element (a tensor, an index), the item and batch transforms it needs by
+default, how its elements are collated into a batch, and, for targets, the loss, activation and
+metrics that suit it. The data layer sits below the losses and metrics, so a block only *names*
+them; the training layer looks them up.
 
-Type transforms are `Transform`s applied to one element at a time. Those of a *lazy* block (images,
-masks) run when an item is read, in the worker; the others (labels) run once, when the data set
-is built, so a bad label is reported before training starts.
+Type transforms are `Transform`s applied to one element at a time. Those of a *lazy* block (files
+read on demand) run when an item is read, in the worker; the others (labels) run once, when the
+data set is built, so a bad label is reported before training starts.
+
+An application adds its own blocks by subclassing `TransformBlock` and overriding the hooks it
+needs (`type_tfms_for`, `arrange_tfms`, `collate`, `dataloader`, `show`); nothing in this package
+knows about any application's data.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import torch
 
 from lamina.core.registry import register
-from lamina.data.transforms.base import Transform
+from lamina.data.transform import Kinds, Transform
 from lamina.data.vocab import Vocab, as_vocab
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+
+    from lamina.data.item_dataset import ItemDataset
 
 
 # ----------------------------------------------------------------------------- type transforms
-@register("transform")
-class OpenImage(Transform):
-    """Path (or PIL image, or NumPy array) -> PIL image in `mode`, decoded at reduced size when
-    `draft_size` (width, height) allows (JPEG only)."""
-
-    def __init__(self, mode: str = "RGB", draft_size: Sequence[int] | None = None) -> None:
-        if mode not in ("RGB", "L"):
-            raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}")
-        self.mode = mode
-        self.draft_size = None if draft_size is None else (int(draft_size[0]), int(draft_size[1]))
-
-    def encode(self, x: Any, kind: str) -> Any:
-        from lamina.data.images import open_image
-
-        if _is_path(x):
-            return open_image(x, mode=self.mode, draft_size=self.draft_size)
-        return _in_memory_image(x, self.mode)
-
-    def config(self) -> dict[str, Any]:
-        draft = None if self.draft_size is None else list(self.draft_size)
-        return {"mode": self.mode, "draft_size": draft}
-
-
-@register("transform")
-class OpenMask(Transform):
-    """Path (or PIL image, or array) -> PIL image of class indices."""
-
-    def encode(self, x: Any, kind: str) -> Any:
-        from lamina.data.images import open_mask
-
-        if _is_path(x):
-            return open_mask(x)
-        return _in_memory_image(x, None)
-
-
-def _is_path(x: Any) -> bool:
-    return isinstance(x, str) or hasattr(x, "__fspath__")
-
-
-def _in_memory_image(x: Any, mode: str | None) -> Any:
-    """A PIL image, NumPy array (H, W[, C]) or tensor (C, H, W) as a PIL image in `mode`."""
-    from PIL import Image
-
-    from lamina.data.images import convert_image, tensor_to_image
-
-    if isinstance(x, torch.Tensor):
-        x = tensor_to_image(x)
-    elif not isinstance(x, Image.Image):
-        try:
-            x = Image.fromarray(np.asarray(x))
-        except (TypeError, ValueError) as error:
-            raise ValueError(
-                f"expected an image path, PIL image, array or tensor, got {type(x).__name__}: "
-                f"{error}"
-            ) from None
-    # The same conversions as files get (16-bit, palette, alpha over white, CMYK).
-    return x if mode is None else convert_image(x, mode)
-
-
 @register("transform")
 class Categorize(Transform):
     """Label -> int64 index into a vocab fitted on the training labels (sorted, stable)."""
@@ -155,19 +105,6 @@ def _as_list(labels: Any) -> list[Any]:
 
 
 @register("transform")
-class ToPoints(Transform):
-    """Coordinates -> float tensor (N, 2) of (x, y) pixel positions."""
-
-    def encode(self, x: Any, kind: str) -> torch.Tensor:
-        points = torch.as_tensor(x, dtype=torch.float32)
-        if points.ndim == 1 and points.numel() % 2 == 0:
-            points = points.view(-1, 2)
-        if points.ndim != 2 or points.shape[1] != 2:
-            raise ValueError(f"points must have shape (N, 2), got {tuple(points.shape)}")
-        return points
-
-
-@register("transform")
 class ToFloatTarget(Transform):
     """A number or list of numbers -> float32 tensor (scalar or (n_out,))."""
 
@@ -229,6 +166,60 @@ class TransformBlock:
         """Batch transforms this element needs by default (e.g. uint8 -> float)."""
         return list(self._batch_tfms)
 
+    def type_tfms_for(self, item_tfms: Sequence[Transform], kinds: Kinds) -> list[Transform]:
+        """The type transforms for a data set with these item transforms and element kinds.
+
+        Override to tune how an element is read from what follows (an image block decodes at the
+        size the item transforms ask for); the default is `type_tfms()`.
+        """
+        return self.type_tfms()
+
+    def arrange_tfms(
+        self,
+        item_tfms: Sequence[Transform],
+        batch_tfms: Sequence[Transform],
+        device: torch.device | None,
+        fuse_augment: bool | str = False,
+    ) -> tuple[list[Transform], list[Transform]]:
+        """Rearrange the merged item and batch transforms before they are used.
+
+        Called by `DataBlock` with `device=None` when it is built, and with the loaders' device
+        (and the caller's `fuse_augment`) when loaders are made. A block may merge neighbouring
+        steps or move work between the item and batch stages; the default changes nothing.
+        """
+        return list(item_tfms), list(batch_tfms)
+
+    def collate(self, values: list[Any]) -> Any:
+        """Batch this element's values (one per sample); default: torch's `default_collate`.
+
+        Override for elements that need padding or other batching of their own.
+        """
+        return torch.utils.data.default_collate(values)
+
+    def dataloader(self, dataset: ItemDataset, settings: dict[str, Any]) -> Iterable | None:
+        """A loader of this block's own for `dataset`, or None for the standard one.
+
+        `settings` holds the loader settings `DataBlock.dataloaders` was given (bs, shuffle,
+        drop_last, device, seed, batch_tfms, ...). A data set that is not read item by item (a
+        stream of text cut into windows) returns its own iterable of batches here.
+        """
+        return None
+
+    def show(self, ax: Axes, value: Any, context: dict[str, Any]) -> str | None:
+        """Draw `value` on `ax`, or return text for the sample's title (the default).
+
+        `context` is shared by the elements of one sample (an element may record what a later
+        one needs, e.g. the size of what it drew).
+        """
+        from lamina.data.show import label_text
+
+        return label_text(value)
+
+    def describe(self, value: Any) -> str | None:
+        """A one-line description of a value of this element for `DataBlock.summary`, or None
+        to use the generic one."""
+        return None
+
     def verify(self, value: Any) -> None:
         """Raise if `value` cannot be read (a fast check used by `skip_bad_items`)."""
 
@@ -253,89 +244,6 @@ def _vocab_size(type_tfms: Sequence[Transform]) -> int | None:
         if vocab is not None:
             return len(vocab)
     return None
-
-
-@register("block")
-class ImageBlock(TransformBlock):
-    """An image read from a path, as RGB or grey ("L"); a uint8 tensor (C, H, W) after the item
-    transforms and a float in [0, 1] after the batch transforms."""
-
-    kind = "image"
-    lazy = True
-
-    def __init__(self, mode: str = "RGB") -> None:
-        super().__init__()
-        if mode not in ("RGB", "L"):
-            raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}")
-        self.mode = mode
-
-    def type_tfms(self) -> list[Transform]:
-        return [OpenImage(self.mode)]
-
-    def item_tfms(self) -> list[Transform]:
-        from lamina.data.transforms.item import ToTensor
-
-        return [ToTensor()]
-
-    def batch_tfms(self) -> list[Transform]:
-        from lamina.data.transforms.batch import IntToFloat
-
-        return [IntToFloat()]
-
-    def verify(self, value: Any) -> None:
-        if _is_path(value):
-            from lamina.data.images import verify_image
-
-            verify_image(value)
-
-    def config(self) -> dict[str, Any]:
-        return {"mode": self.mode}
-
-
-@register("block")
-class MaskBlock(TransformBlock):
-    """A segmentation mask of class indices, moving with its image; `codes` names the classes."""
-
-    kind = "mask"
-    lazy = True
-    loss_name = "cross_entropy_flat"
-    loss_kwargs = {"axis": 1}  # noqa: RUF012
-    activation = "softmax"
-
-    def __init__(self, codes: Sequence[Any] | None = None) -> None:
-        super().__init__()
-        self.codes = None if codes is None else list(codes)
-
-    def type_tfms(self) -> list[Transform]:
-        return [OpenMask()]
-
-    def item_tfms(self) -> list[Transform]:
-        from lamina.data.transforms.item import ToTensor
-
-        return [ToTensor()]
-
-    def verify(self, value: Any) -> None:
-        ImageBlock.verify(self, value)
-
-    def n_out(self, type_tfms: Sequence[Transform], example: Any) -> int | None:
-        return None if self.codes is None else len(self.codes)
-
-    def config(self) -> dict[str, Any]:
-        return {"codes": self.codes}
-
-
-@register("block")
-class PointBlock(TransformBlock):
-    """Points (N, 2) of (x, y) pixel coordinates, moving with their image; [-1, 1] once tensors."""
-
-    kind = "points"
-    loss_name = "mse_flat"
-
-    def type_tfms(self) -> list[Transform]:
-        return [ToPoints()]
-
-    def config(self) -> dict[str, Any]:
-        return {}
 
 
 @register("block")

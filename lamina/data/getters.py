@@ -12,20 +12,6 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-from lamina.core.registry import register
-
-IMAGE_EXTENSIONS = (
-    ".bmp",
-    ".gif",
-    ".jpeg",
-    ".jpg",
-    ".png",
-    ".ppm",
-    ".tif",
-    ".tiff",
-    ".webp",
-)
-
 
 def _normalise_extensions(extensions: Iterable[str] | str | None) -> set[str] | None:
     if extensions is None:
@@ -80,27 +66,44 @@ def get_files(
     return sorted(files)
 
 
-@register("getter")
-def get_image_files(
-    path: str | os.PathLike, recurse: bool = True, folders: Sequence[str] | str | None = None
-) -> list[Path]:
-    """Image files (by extension) under `path`, sorted."""
-    return get_files(path, IMAGE_EXTENSIONS, recurse=recurse, folders=folders)
+class FileGetter:
+    """`get_files` with fixed extensions, as a picklable callable (works in spawned workers).
+
+    Example:
+        >>> get_csv_files = FileGetter([".csv"], name="get_csv_files")
+        >>> files = get_csv_files("data", folders=["train"])
+    """
+
+    def __init__(self, extensions: Iterable[str] | str, name: str = "get_files") -> None:
+        wanted = _normalise_extensions(extensions)
+        if not wanted:
+            raise ValueError(f"extensions must name at least one suffix, got {extensions!r}")
+        self.extensions = tuple(sorted(wanted))
+        self.__name__ = name
+
+    def __call__(
+        self,
+        path: str | os.PathLike,
+        recurse: bool = True,
+        folders: Sequence[str] | str | None = None,
+    ) -> list[Path]:
+        """Files under `path` with these extensions, sorted."""
+        return get_files(path, self.extensions, recurse=recurse, folders=folders)
+
+    def __repr__(self) -> str:
+        return self.__name__
 
 
-@register("getter")
 def parent_label(item: str | os.PathLike) -> str:
     """The name of the folder holding `item`: `.../train/cat/1.jpg` -> `"cat"`."""
     return Path(item).parent.name
 
 
-@register("getter")
 def grandparent_label(item: str | os.PathLike) -> str:
     """The name of the folder two levels up: `.../train/cat/1.jpg` -> `"train"`."""
     return Path(item).parent.parent.name
 
 
-@register("getter")
 class RegexLabeller:
     """The first group of `pattern` found in an item's file name (or whole path).
 
@@ -142,7 +145,6 @@ class RegexLabeller:
         return f"RegexLabeller({self.pattern!r}, match={self.match})"
 
 
-@register("getter")
 class ColReader:
     """Read column(s) `cols` from a row (a pandas Series, a dict, or a DataFrame row as dict).
 

@@ -1,77 +1,84 @@
-"""`DataLoaders`: a training and a validation iterable of batches, plus fast in-memory batching."""
+"""The loaders contract: what every application's loaders give the `Learner`, and `DataLoaders`.
+
+A `Learner` needs from its data a training and a validation iterable of batches, the device they
+go to and how many leading batch elements are inputs (`n_inp`). The applications' loaders also
+say what their target calls for (`TargetInfo`: a registered loss and metrics by name, the
+number of outputs, the labels), make loaders of new items (`test_dl`), draw a batch
+(`show_batch`, always a matplotlib `Figure`) and describe their inference preprocessing as JSON
+(`export_config`). `Loaders` states that contract as a `Protocol`; `DataLoaders` is the base
+class that implements it, for any iterables of batches (torch `DataLoader`s included).
+"""
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 import torch
 
 from lamina.core.device import default_device, to_device
+from lamina.data.tensor_batches import TensorBatches
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 
-class TensorBatches:
-    """Batches sliced straight from whole tensors: no per-item Python work, no collate.
+@dataclass
+class TargetInfo:
+    """What the (first) target of a data set calls for, by name.
 
-    Each epoch draws a fresh permutation from `generator` when `shuffle` is set (seeded by `seed`
-    or by torch's global generator), so a seed fixes the batch order.
+    The data layer sits below the losses and metrics, so it only names them; the training layer
+    looks the names up in the registry.
 
-    Args:
-        tensors: tensors sharing their first dimension, e.g. `(x, y)`.
-        bs: batch size.
-        shuffle: draw a new order each epoch.
-        drop_last: drop the final incomplete batch.
-        device: where batches are produced; the tensors are moved there once.
-        seed: seed for this loader's own generator (None: use torch's global generator).
+    Attributes:
+        loss_name, loss_kwargs: a registered loss (`lamina.train.losses`) and its arguments.
+        activation: "softmax", "sigmoid" or None: turns model outputs into predictions.
+        metric_names: registered metrics that suit the target.
+        c: how many outputs the model needs for it (None: unknown).
+        vocab: the target's labels in index order (None: it has none).
     """
 
-    def __init__(
-        self,
-        *tensors: torch.Tensor,
-        bs: int = 64,
-        shuffle: bool = False,
-        drop_last: bool = False,
-        device: torch.device | str | None = None,
-        seed: int | None = None,
-    ) -> None:
-        if not tensors:
-            raise ValueError("TensorBatches needs at least one tensor")
-        lengths = {len(t) for t in tensors}
-        if len(lengths) != 1:
-            shapes = [tuple(t.shape) for t in tensors]
-            raise ValueError(f"tensors must share their first dimension; got shapes {shapes}")
-        if bs < 1:
-            raise ValueError(f"bs must be a positive integer, got {bs!r}")
-        self.device = torch.device(device) if device is not None else tensors[0].device
-        self.tensors = tuple(t.to(self.device) for t in tensors)
-        self.bs, self.shuffle, self.drop_last = bs, shuffle, drop_last
-        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
-        self.n = lengths.pop()
+    loss_name: str | None = None
+    loss_kwargs: dict[str, Any] = field(default_factory=dict)
+    activation: str | None = None
+    metric_names: list[str] = field(default_factory=list)
+    c: int | None = None
+    vocab: Any = None
 
-    def __len__(self) -> int:
-        return self.n // self.bs if self.drop_last else math.ceil(self.n / self.bs)
 
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        if self.shuffle:
-            order = torch.randperm(self.n, generator=self.generator).to(self.device)
-            for start in range(0, len(self) * self.bs, self.bs):
-                index = order[start : start + self.bs]
-                yield tuple(t[index] for t in self.tensors)
-        else:
-            for start in range(0, len(self) * self.bs, self.bs):
-                yield tuple(t[start : start + self.bs] for t in self.tensors)
+@runtime_checkable
+class Loaders(Protocol):
+    """The contract between an application's data and the `Learner` (see the module docstring)."""
 
-    def new(self, **changes: Any) -> TensorBatches:
-        """A copy with some settings changed (e.g. `shuffle=False` for prediction)."""
-        settings = {
-            "bs": self.bs,
-            "shuffle": self.shuffle,
-            "drop_last": self.drop_last,
-            "device": self.device,
-        }
-        settings.update(changes)
-        return TensorBatches(*self.tensors, **settings)
+    train: Iterable
+    valid: Iterable | None
+    device: torch.device
+    n_inp: int
+    loss_name: str | None
+    loss_kwargs: dict[str, Any]
+    activation: str | None
+    metric_names: list[str]
+    c: int | None
+    vocab: Any
+
+    def one_batch(self, ds_idx: int = 0) -> Any:
+        """The first batch of the training (0) or validation (1) loader, on the device."""
+        ...
+
+    def test_dl(
+        self, items: Any, with_labels: bool | None = None, bs: int | None = None
+    ) -> Iterable:
+        """Batches of new raw items (paths, rows, texts...) prepared as the validation set is."""
+        ...
+
+    def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
+        """A figure of up to `max_n` decoded samples."""
+        ...
+
+    def export_config(self) -> dict[str, Any]:
+        """The inference preprocessing as JSON, for an export."""
+        ...
 
 
 class DataLoaders:
@@ -94,11 +101,16 @@ class DataLoaders:
         valid: Iterable | None = None,
         device: torch.device | str | None = None,
         n_inp: int = 1,
+        target: TargetInfo | None = None,
     ) -> None:
-        if n_inp < 1:
-            raise ValueError(f"n_inp must be at least 1, got {n_inp!r}")
+        if not (isinstance(n_inp, int) and n_inp >= 1):
+            raise ValueError(f"n_inp must be an integer of at least 1, got {n_inp!r}")
         self.train, self.valid, self.n_inp = train, valid, n_inp
         self.device = torch.device(device) if device is not None else default_device()
+        target = target if target is not None else TargetInfo()
+        self.loss_name, self.loss_kwargs = target.loss_name, dict(target.loss_kwargs)
+        self.activation, self.metric_names = target.activation, list(target.metric_names)
+        self.c, self.vocab = target.c, target.vocab
 
     @property
     def loaders(self) -> list[Iterable]:
@@ -114,6 +126,29 @@ class DataLoaders:
         for batch in loader:
             return to_device(batch, self.device)
         raise ValueError(f"{'train' if ds_idx == 0 else 'valid'} DataLoader yields no batches")
+
+    def test_dl(
+        self, items: Any, with_labels: bool | None = None, bs: int | None = None
+    ) -> Iterable:
+        """Loaders built from your own iterables cannot prepare raw items; an application's
+        loaders (or a subclass) can."""
+        raise NotImplementedError(
+            f"{type(self).__name__} was built from ready-made batches and cannot prepare new raw "
+            "items: pass a loader of your own (e.g. learn.get_preds(dl=my_loader))"
+        )
+
+    def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
+        """Loaders of ready-made batches do not know how to draw them; an application's do."""
+        raise NotImplementedError(
+            f"{type(self).__name__} holds ready-made batches and does not know how to draw them"
+        )
+
+    def export_config(self) -> dict[str, Any]:
+        """Loaders of ready-made batches cannot describe their preprocessing for an export."""
+        raise NotImplementedError(
+            f"{type(self).__name__} holds ready-made batches; only an application's loaders "
+            "describe their preprocessing for an export"
+        )
 
     @classmethod
     def from_tensors(

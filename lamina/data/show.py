@@ -1,7 +1,9 @@
-"""Plotting decoded samples: images, masks overlaid, points as dots, labels as titles.
+"""Plotting decoded samples in a grid, each element drawn by its block.
 
-matplotlib is imported inside the functions. Figures are built without pyplot's global state, so
-a script can make many without leaking them; in Jupyter a returned figure shows inline.
+A block draws its element on the sample's axes (`TransformBlock.show`) or returns text for the
+title (labels do). matplotlib is imported inside the functions and figures are built without
+pyplot's global state, so a script can make many without leaking them; in Jupyter a returned
+figure shows inline.
 """
 
 from __future__ import annotations
@@ -16,21 +18,11 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-_LABEL_KINDS = ("category", "multicategory", "regression")
+    from lamina.data.blocks import TransformBlock
 
 
-def _image_array(image: torch.Tensor) -> Any:
-    """(C, H, W) uint8 or float in [0, 1] -> an (H, W[, C]) NumPy array for imshow."""
-    image = image.detach().cpu()
-    if image.is_floating_point():
-        image = (image.clamp(0, 1) * 255).round()
-    image = image.to(torch.uint8)
-    if image.ndim == 3:
-        image = image[0] if image.shape[0] == 1 else image.permute(1, 2, 0)
-    return image.numpy()
-
-
-def _label_text(value: Any) -> str:
+def label_text(value: Any) -> str:
+    """A short text for a label: numbers to 3 digits (four at most), lists joined by ';'."""
     if isinstance(value, torch.Tensor):
         values = value.detach().cpu().flatten().tolist()
         return ", ".join(f"{v:.3g}" for v in values[:4]) + (", ..." if len(values) > 4 else "")
@@ -39,32 +31,17 @@ def _label_text(value: Any) -> str:
     return str(value)
 
 
-def show_sample(ax: Axes, sample: Sequence[Any], kinds: Sequence[str]) -> None:
-    """Draw one decoded sample on `ax`: the image, mask and points, with labels as the title."""
-    height = width = None
-    titles = []
-    for value, kind in zip(sample, kinds, strict=True):
-        if kind == "image":
-            array = _image_array(value)
-            height, width = array.shape[:2]
-            ax.imshow(array, cmap="gray" if array.ndim == 2 else None)
-        elif kind == "mask":
-            mask = value.detach().cpu().numpy()
-            ax.imshow(mask, cmap="tab20", alpha=0.5, interpolation="nearest", vmin=0, vmax=19)
-        elif kind == "points":
-            points = value.detach().cpu().float()
-            if width is not None:
-                # [-1, 1] relative coordinates back to pixels for display.
-                points = (points + 1) / 2 * torch.tensor([width, height])
-            ax.scatter(points[:, 0], points[:, 1], s=12, c="red", marker="o")
-        elif kind in _LABEL_KINDS or isinstance(value, (str, int, list)):
-            titles.append(_label_text(value))
-    if titles:
-        ax.set_title(" | ".join(titles), fontsize=9)
+def show_one(ax: Axes, sample: Sequence[Any], blocks: Sequence[TransformBlock]) -> None:
+    """Draw one decoded sample on `ax`: each block draws its element or adds to the title."""
+    context: dict[str, Any] = {}
+    titles = [block.show(ax, value, context) for value, block in zip(sample, blocks, strict=True)]
+    text = [title for title in titles if title]
+    if text:
+        ax.set_title(" | ".join(text), fontsize=9)
     ax.axis("off")
 
 
-def _prepare_notebook_display() -> None:
+def prepare_notebook_display() -> None:
     """In a Jupyter kernel, load pyplot once so its inline backend displays returned figures."""
     import sys
 
@@ -75,7 +52,7 @@ def _prepare_notebook_display() -> None:
 
 def show_samples(
     batch: Sequence[Any],
-    kinds: Sequence[str],
+    blocks: Sequence[TransformBlock],
     max_n: int = 9,
     ncols: int = 3,
     figsize: tuple[float, float] | None = None,
@@ -83,17 +60,14 @@ def show_samples(
     """A grid of the first `max_n` samples of a decoded batch; returns the matplotlib figure.
 
     Args:
-        batch: one entry per element (image tensors (B, C, H, W), masks (B, H, W), points
-            (B, N, 2) in [-1, 1], and label lists or tensors), as `dl.decode` returns.
-        kinds: the kind of each element.
+        batch: one entry per element, each indexable by sample (as `dl.decode` returns).
+        blocks: the block of each element, which draws it.
     """
     from matplotlib.figure import Figure
 
-    _prepare_notebook_display()
+    prepare_notebook_display()
     if not (isinstance(max_n, int) and max_n >= 1):
         raise ValueError(f"max_n must be a positive integer, got {max_n!r}")
-    if "image" not in kinds:
-        raise ValueError(f"show_samples draws images; these samples have kinds {tuple(kinds)}")
     n = min(max_n, len(batch[0]))
     ncols = max(1, min(ncols, n))
     nrows = math.ceil(n / ncols)
@@ -101,7 +75,7 @@ def show_samples(
     axes = fig.subplots(nrows, ncols, squeeze=False)
     for index, ax in enumerate(axes.flat):
         if index < n:
-            show_sample(ax, [element[index] for element in batch], kinds)
+            show_one(ax, [element[index] for element in batch], blocks)
         else:
             ax.axis("off")
     fig.tight_layout()

@@ -7,9 +7,9 @@ Example:
     >>> learn.fit_one_cycle(5, 1e-2)
 """
 
-from lamina.tabular.block import TabularBlock
 from lamina.tabular.builtin import load_penguins
 from lamina.tabular.columns import add_datepart, cont_cat_split
+from lamina.tabular.datablock import TabularBlock
 from lamina.tabular.importance import permutation_importance
 from lamina.tabular.learner import TabularLearner, build_tabular_learner, tabular_learner
 from lamina.tabular.loaders import TabularDataLoaders

@@ -14,8 +14,8 @@ import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lamina.core.distributed import barrier, is_main_process, unwrap_model
 from lamina.core.files import load_tensors_json, save_tensors_json
+from lamina.core.ranks import barrier, is_main_process, unwrap_model
 
 if TYPE_CHECKING:
     import torch

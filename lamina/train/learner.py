@@ -37,7 +37,7 @@ from lamina.train.callback import (
     overrides,
 )
 from lamina.train.loss_check import call_loss, default_loss_for
-from lamina.train.metric import as_metric
+from lamina.train.metric_base import as_metric
 
 _CANCELS = (CancelFit, CancelEpoch, CancelTrain, CancelValidate, CancelBatch, CancelBackward,
             CancelStep)  # fmt: skip
@@ -354,8 +354,8 @@ class Learner:
         self, seed: int | None = None, **ddp_kwargs: Any
     ) -> AbstractContextManager[Learner]:
         """Context in which fits train with DDP across the processes torchrun started (the batch
-        size is per process); outside torchrun, a no-op. See `lamina.train.distributed`."""
-        from lamina.train.distributed import distributed
+        size is per process); outside torchrun, a no-op. See `lamina.train.ddp`."""
+        from lamina.train.ddp import distributed
 
         return distributed(self, seed, **ddp_kwargs)
 

@@ -20,7 +20,7 @@ import torch.nn.functional as F
 
 from lamina.core.registry import register
 from lamina.train.losses import pair_shapes
-from lamina.train.metric import AvgMetric, Metric
+from lamina.train.metric_base import AvgMetric, Metric
 
 AVERAGES = ("binary", "macro", "micro", "weighted")
 

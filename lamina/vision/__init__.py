@@ -1,22 +1,8 @@
 """The vision application: image data in one call, the image transforms and the blocks."""
 
-from lamina.data.block import DataBlock
-from lamina.data.blocks import (
-    CategoryBlock,
-    ImageBlock,
-    MaskBlock,
-    MultiCategoryBlock,
-    PointBlock,
-    RegressionBlock,
-)
-from lamina.data.getters import (
-    ColReader,
-    RegexLabeller,
-    get_image_files,
-    grandparent_label,
-    parent_label,
-)
-from lamina.data.images import open_image
+from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock
+from lamina.data.datablock import DataBlock
+from lamina.data.getters import ColReader, RegexLabeller, grandparent_label, parent_label
 from lamina.data.splitters import (
     ColSplitter,
     FuncSplitter,
@@ -25,7 +11,25 @@ from lamina.data.splitters import (
     RandomSplitter,
     TrainTestSplitter,
 )
-from lamina.data.transforms import (
+from lamina.vision.data import (
+    ImageBlock,
+    ImageDataLoaders,
+    MaskBlock,
+    PointBlock,
+    SegmentationDataLoaders,
+    get_image_files,
+    open_image,
+)
+from lamina.vision.interpret import (
+    ClassificationInterpretation,
+    Dice,
+    IoU,
+    SegmentationInterpretation,
+)
+from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
+from lamina.vision.load import InferenceLoaders, build_vision_learner
+from lamina.vision.show import show_results
+from lamina.vision.transforms import (
     AffineWarp,
     CropPad,
     Flip,
@@ -42,16 +46,6 @@ from lamina.data.transforms import (
     aug_transforms,
     imagenet_stats,
 )
-from lamina.vision.data import ImageDataLoaders, SegmentationDataLoaders
-from lamina.vision.export import InferenceLoaders, build_vision_learner
-from lamina.vision.interpret import (
-    ClassificationInterpretation,
-    Dice,
-    IoU,
-    SegmentationInterpretation,
-)
-from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
-from lamina.vision.show import show_results
 from lamina.vision.tta import tta
 from lamina.vision.weights import WeightsSpec, load_state_dict_file, weights_spec
 

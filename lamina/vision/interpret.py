@@ -21,7 +21,7 @@ import torch
 
 from lamina.train.callback import Callback
 from lamina.train.inspect import per_item_loss
-from lamina.train.metric import Metric
+from lamina.train.metric_base import Metric
 from lamina.vision.show import (
     batch_of_items,
     grid_figure,

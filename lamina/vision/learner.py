@@ -30,11 +30,11 @@ from torch import nn
 
 from lamina.core.device import to_device
 from lamina.core.registry import registered_name
-from lamina.data.batches import InferencePipeline
-from lamina.data.transforms.batch import Normalize
+from lamina.data.inference import InferencePipeline
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for
+from lamina.vision.transforms.normalize import Normalize
 from lamina.vision.weights import Stats, complete_state_dict, resolve_pretrained
 
 if TYPE_CHECKING:
@@ -130,7 +130,7 @@ class VisionLearner(Learner):
         self, path: str | Path, bs: int = 64, recurse: bool = True
     ) -> tuple[list[Path], list[Any], torch.Tensor]:
         """Predict every image file under `path`: `(files, decoded per file, probs (N, ...))`."""
-        from lamina.data.getters import get_image_files
+        from lamina.vision.data.files import get_image_files
 
         files = get_image_files(path, recurse=recurse)
         if not files:

@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lamina.core.device import to_device
-from lamina.data.show import show_sample
 from lamina.train.loss_check import default_loss_for
+from lamina.vision.data.show import show_sample
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

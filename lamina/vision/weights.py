@@ -22,7 +22,7 @@ import torch
 
 from lamina.core.registry import lookup, register, registered_names
 from lamina.data.download import DownloadError, cache_dir, download_data
-from lamina.data.transforms.batch import imagenet_stats
+from lamina.vision.transforms.normalize import imagenet_stats
 
 # A placeholder until the conversions are hosted (.invalid never resolves): set the env var.
 DEFAULT_BASE_URL = "https://lamina-weights.invalid/v1"

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lamina.collab import CollabDataLoaders
-from lamina.data.loaders import TensorBatches
+from lamina.data.tensor_batches import TensorBatches
 
 
 def test_defaults_take_the_first_three_columns(ratings: pd.DataFrame) -> None:

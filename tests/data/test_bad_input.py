@@ -9,12 +9,14 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.block import DataBlock
-from lamina.data.blocks import CategoryBlock, ImageBlock
-from lamina.data.datasets import ItemError
-from lamina.data.getters import ColReader, get_image_files, parent_label
+from lamina.data.blocks import CategoryBlock
+from lamina.data.datablock import DataBlock
+from lamina.data.getters import ColReader, parent_label
+from lamina.data.item_dataset import ItemError
 from lamina.data.splitters import GrandparentSplitter, RandomSplitter
-from lamina.data.transforms.item import Resize
+from lamina.vision.data.blocks import ImageBlock
+from lamina.vision.data.files import get_image_files
+from lamina.vision.transforms.resize import Resize
 
 
 def good_folder(root: Path) -> Path:

@@ -9,14 +9,16 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.batches import BlockDataLoader, BlockDataLoaders
-from lamina.data.block import DataBlock
-from lamina.data.blocks import CategoryBlock, ImageBlock
-from lamina.data.getters import get_image_files, parent_label
+from lamina.data.block_loader import BlockDataLoader, BlockDataLoaders
+from lamina.data.blocks import CategoryBlock
+from lamina.data.datablock import DataBlock
+from lamina.data.getters import parent_label
 from lamina.data.splitters import RandomSplitter
-from lamina.data.transforms.augment import aug_transforms
-from lamina.data.transforms.batch import Normalize
-from lamina.data.transforms.item import RandomResizedCrop, Resize
+from lamina.vision.data.blocks import ImageBlock
+from lamina.vision.data.files import get_image_files
+from lamina.vision.transforms.augment import aug_transforms
+from lamina.vision.transforms.normalize import Normalize
+from lamina.vision.transforms.resize import RandomResizedCrop, Resize
 
 
 def make_images(root: Path, n: int = 12) -> Path:

@@ -10,13 +10,15 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.batches import InferencePipeline
-from lamina.data.block import DataBlock, draft_hint, merge_tfms
-from lamina.data.blocks import CategoryBlock, ImageBlock, MaskBlock, PointBlock, RegressionBlock
-from lamina.data.getters import ColReader, get_image_files, parent_label
+from lamina.data.blocks import CategoryBlock, RegressionBlock
+from lamina.data.datablock import DataBlock, merge_tfms
+from lamina.data.getters import ColReader, parent_label
+from lamina.data.inference import InferencePipeline
 from lamina.data.splitters import GrandparentSplitter, RandomSplitter
-from lamina.data.transforms.batch import IntToFloat, Normalize
-from lamina.data.transforms.item import Resize, ToTensor
+from lamina.vision.data.blocks import ImageBlock, MaskBlock, PointBlock, draft_hint
+from lamina.vision.data.files import get_image_files
+from lamina.vision.transforms.normalize import IntToFloat, Normalize
+from lamina.vision.transforms.resize import Resize, ToTensor
 
 
 def make_folder(root: Path, n: int = 4, size: tuple[int, int] = (20, 16)) -> Path:
@@ -62,7 +64,7 @@ def test_dataloaders_yield_image_and_label_batches(tmp_path: Path) -> None:
 
 
 def test_defaults_are_merged_and_affine_steps_fused() -> None:
-    from lamina.data.transforms.affine import Flip, Rotate
+    from lamina.vision.transforms.affine import Flip, Rotate
 
     dblock = image_block(batch_tfms=[Flip(), Rotate(), Normalize([0.5], [0.5])])
     names = [type(t).__name__ for t in dblock.batch_tfms]

@@ -13,19 +13,15 @@ from lamina.core.registry import lookup
 from lamina.data.blocks import (
     Categorize,
     CategoryBlock,
-    ImageBlock,
-    MaskBlock,
     MultiCategorize,
     MultiCategoryBlock,
-    OpenImage,
-    PointBlock,
     RegressionBlock,
     ToFloatTarget,
-    ToPoints,
     TransformBlock,
 )
-from lamina.data.transforms.base import transform_from_config, transform_to_config
+from lamina.data.transform import transform_from_config, transform_to_config
 from lamina.data.vocab import Vocab
+from lamina.vision.data.blocks import ImageBlock, MaskBlock, OpenImage, PointBlock, ToPoints
 
 
 def test_vocab_is_sorted_stable_and_json() -> None:

@@ -6,8 +6,8 @@ import pytest
 import torch
 
 from lamina.data.blocks import CategoryBlock, RegressionBlock
-from lamina.data.datasets import ItemError, build_datasets, describe_item
-from lamina.data.transforms.base import Pipeline, Transform
+from lamina.data.item_dataset import ItemError, build_datasets, describe_item
+from lamina.data.transform import Pipeline, Transform
 
 
 class AddSplit(Transform):

@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lamina.data.getters import (
-    ColReader,
-    RegexLabeller,
-    get_files,
-    get_image_files,
-    grandparent_label,
-    parent_label,
-)
+from lamina.data.getters import ColReader, RegexLabeller, get_files, grandparent_label, parent_label
+from lamina.vision.data.files import get_image_files
 
 
 def _touch(root: Path, *names: str) -> None:

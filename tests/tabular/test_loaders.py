@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lamina.data.loaders import TensorBatches
+from lamina.data.tensor_batches import TensorBatches
 from lamina.tabular import Categorify, FillMissing, Normalize, TabularDataLoaders
 
 

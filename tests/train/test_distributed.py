@@ -20,7 +20,7 @@ from torch.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
 
 from lamina import Learner, TensorBatches, accuracy
 from lamina.testing import TinyMLP, synth_classification, tiny_learner
-from lamina.train.callbacks.distributed import DistributedTrainer, shard_loader
+from lamina.train.callbacks.ddp_trainer import DistributedTrainer, shard_loader
 
 # Records what one process saw and did, then writes it as rank<RANK>.json into argv[1].
 RECORDER = """
@@ -98,7 +98,7 @@ train_and_report(learn, fit, spy)
 BLOCKS_SCRIPT = """
 from torch import nn
 from lamina import Learner, accuracy
-from lamina.train.distributed import distributed
+from lamina.train.ddp import distributed
 from lamina.vision import ImageDataLoaders
 
 torch.manual_seed(0)

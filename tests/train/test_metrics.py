@@ -11,7 +11,7 @@ from sklearn import metrics as skm
 
 from lamina.core.registry import lookup
 from lamina.testing import tiny_learner
-from lamina.train.metric import AvgMetric, Metric, as_metric
+from lamina.train.metric_base import AvgMetric, Metric, as_metric
 from lamina.train.metrics import (
     AccuracyMulti,
     F1Score,

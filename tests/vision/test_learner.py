@@ -13,7 +13,6 @@ from torch import nn
 import lamina.datasets
 from lamina import BCEWithLogitsFlat, CrossEntropyFlat, MSELossFlat, accuracy
 from lamina.core.seed import set_seed
-from lamina.data.transforms.batch import Normalize, imagenet_stats
 from lamina.models import SigmoidRange, create_vision_model
 from lamina.vision import (
     DataBlock,
@@ -30,6 +29,7 @@ from lamina.vision import (
     vision_learner,
 )
 from lamina.vision.learner import LR_PRETRAINED, LR_SCRATCH
+from lamina.vision.transforms.normalize import Normalize, imagenet_stats
 
 
 @pytest.fixture(scope="module")

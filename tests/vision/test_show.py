@@ -11,12 +11,12 @@ import torch
 from PIL import Image
 from torch import nn
 
-from lamina.data.block import DataBlock
-from lamina.data.blocks import ImageBlock, PointBlock
+from lamina.data.datablock import DataBlock
 from lamina.data.splitters import RandomSplitter
 from lamina.models import simple_cnn
 from lamina.train.learner import Learner
 from lamina.vision import ImageDataLoaders, SegmentationDataLoaders
+from lamina.vision.data.blocks import ImageBlock, PointBlock
 from lamina.vision.show import RIGHT, WRONG, batch_of_items, show_results
 from tests.vision.test_tta import noisy_folders
 

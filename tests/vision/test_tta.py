@@ -10,7 +10,7 @@ import torch
 from PIL import Image
 
 from lamina.core.seed import set_seed
-from lamina.data.datasets import ItemDataset
+from lamina.data.item_dataset import ItemDataset
 from lamina.models import simple_cnn
 from lamina.train.learner import Learner
 from lamina.vision import ImageDataLoaders, Resize, aug_transforms

@@ -17,9 +17,9 @@ from safetensors.torch import save_file
 
 from lamina.core import registry
 from lamina.data.download import DownloadError, file_sha256
-from lamina.data.transforms.batch import Normalize
 from lamina.models import build_model
 from lamina.vision import ImageDataLoaders, Resize, WeightsSpec, vision_learner, weights_spec
+from lamina.vision.transforms.normalize import Normalize
 from lamina.vision.weights import BASE_URL_ENV, load_state_dict_file, resolve_pretrained
 
 STATS = ((0.25, 0.5, 0.75), (0.2, 0.3, 0.4))

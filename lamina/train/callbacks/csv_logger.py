@@ -6,7 +6,7 @@ import csv
 from pathlib import Path
 from typing import Any, TextIO
 
-from lamina.core.distributed import is_main_process
+from lamina.core.ranks import is_main_process
 from lamina.train.callback import Callback
 
 

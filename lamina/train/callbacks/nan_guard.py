@@ -7,7 +7,7 @@ import math
 import torch
 import torch.distributed as dist
 
-from lamina.core.distributed import is_distributed
+from lamina.core.ranks import is_distributed
 from lamina.train.callback import Callback
 
 

@@ -6,7 +6,7 @@ import math
 import time
 from typing import Any
 
-from lamina.core.distributed import is_main_process
+from lamina.core.ranks import is_main_process
 from lamina.train.callback import Callback
 
 

@@ -6,7 +6,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lamina.core.distributed import is_main_process
+from lamina.core.ranks import is_main_process
 from lamina.optim.hyper import get_hyper
 from lamina.train.callback import Callback
 

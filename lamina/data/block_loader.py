@@ -1,9 +1,9 @@
-"""Loaders over block-built data sets, the `BlockDataLoaders` holding them, and inference.
+"""Loaders over block-built data sets, and the `BlockDataLoaders` holding them.
 
-`BlockDataLoader` wraps a torch `DataLoader` (worker processes, default collate, pinned memory
-on CUDA, persistent workers) and adds the batch stage: each collated batch is moved to the device
-and the batch transforms run there, on the whole batch. Seeding gives the same batch order and
-the same random augmentations; everything handed to workers is picklable (no lambdas), so
+`BlockDataLoader` wraps a torch `DataLoader` (worker processes, the blocks' collation, pinned
+memory on CUDA, persistent workers) and adds the batch stage: each collated batch is moved to the
+device and the batch transforms run there, on the whole batch. Seeding gives the same batch order
+and the same random augmentations; everything handed to workers is picklable (no lambdas), so
 workers started by spawn work too.
 """
 
@@ -11,27 +11,23 @@ from __future__ import annotations
 
 import math
 import random
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
 
 from lamina.core.device import default_device, to_device
 from lamina.core.registry import registered_name
-from lamina.data.datasets import Datasets, ItemDataset
-from lamina.data.loaders import DataLoaders
-from lamina.data.transforms.base import (
-    Pipeline,
-    Transform,
-    transform_from_config,
-    transform_to_config,
-)
+from lamina.data.blocks import TransformBlock
+from lamina.data.item_dataset import Datasets, ItemDataset
+from lamina.data.loaders import DataLoaders, TargetInfo
+from lamina.data.transform import Pipeline, Transform, transform_to_config
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-EXPORT_FORMAT = "lamina-data"
-EXPORT_VERSION = 1
+DATA_FORMAT = "lamina-data"
+DATA_FORMAT_VERSION = 1
 
 
 def decode_types(sample: tuple, kinds: Sequence[str], type_tfms: Sequence[Sequence[Transform]]):
@@ -44,14 +40,41 @@ def decode_types(sample: tuple, kinds: Sequence[str], type_tfms: Sequence[Sequen
     return tuple(decoded)
 
 
+class BlockCollate:
+    """Collate samples element by element, each with its block's `collate` (picklable)."""
+
+    def __init__(self, blocks: Sequence[TransformBlock]) -> None:
+        self.blocks = list(blocks)
+
+    def __call__(self, samples: list[tuple]) -> tuple:
+        columns = zip(*samples, strict=True)
+        return tuple(block.collate(list(values))
+                     for block, values in zip(self.blocks, columns, strict=True))  # fmt: skip
+
+
+def collate_for(blocks: Sequence[TransformBlock] | None) -> Callable[[list[tuple]], Any]:
+    """The collate function for samples of these blocks: torch's `default_collate` when no block
+    brings its own (the fast path), else a `BlockCollate`."""
+    if blocks is None or all(type(b).collate is TransformBlock.collate for b in blocks):
+        return torch.utils.data.default_collate
+    return BlockCollate(blocks)
+
+
 class CollateThenTransform:
     """Collate samples into a batch, then run the batch transforms (used inside workers)."""
 
-    def __init__(self, batch_tfms: Pipeline, kinds: Sequence[str], split_idx: int | None) -> None:
-        self.batch_tfms, self.kinds, self.split_idx = batch_tfms, tuple(kinds), split_idx
+    def __init__(
+        self,
+        collate: Callable[[list[tuple]], Any],
+        batch_tfms: Pipeline,
+        kinds: Sequence[str],
+        split_idx: int | None,
+    ) -> None:
+        self.collate, self.batch_tfms = collate, batch_tfms
+        self.kinds, self.split_idx = tuple(kinds), split_idx
 
     def __call__(self, samples: list[tuple]) -> tuple:
-        batch = tuple(torch.utils.data.default_collate(samples))
+        batch = tuple(self.collate(samples))
         return self.batch_tfms(batch, self.kinds, self.split_idx)
 
 
@@ -68,6 +91,8 @@ class BlockDataLoader:
             training loader reseeds torch's and Python's global generators from its own at the
             start of each epoch, since augmentations in this process draw from them.
         type_tfms: per element, the fitted type transforms, used by `decode`.
+        blocks: per element, its block: collates the element (`TransformBlock.collate`) and
+            draws it in `show_batch`. None: torch's default collation, labels shown as text.
         multiprocessing_context: e.g. "spawn"; None for the platform default.
         batch_tfms_in_workers: run the batch transforms in the worker processes, right after
             collation. None (default): when the device is the CPU and `num_workers > 0`, since
@@ -88,6 +113,7 @@ class BlockDataLoader:
         type_tfms: Sequence[Sequence[Transform]] | None = None,
         multiprocessing_context: str | None = None,
         batch_tfms_in_workers: bool | None = None,
+        blocks: Sequence[TransformBlock] | None = None,
     ) -> None:
         if not (isinstance(bs, int) and bs >= 1):
             raise ValueError(f"bs must be a positive integer, got {bs!r}")
@@ -100,6 +126,11 @@ class BlockDataLoader:
         self.type_tfms = [list(t) for t in (type_tfms or [[] for _ in dataset.kinds])]
         self.multiprocessing_context = multiprocessing_context
         self.kinds, self.split_idx = dataset.kinds, dataset.split_idx
+        if blocks is not None and len(blocks) < len(self.kinds):
+            raise ValueError(f"blocks must hold one block per element ({len(self.kinds)}), "
+                             f"got {len(blocks)}")  # fmt: skip
+        self.blocks = None if blocks is None else list(blocks)[: len(self.kinds)]
+        self.collate = collate_for(self.blocks)
         self._in_workers_asked = batch_tfms_in_workers
         if batch_tfms_in_workers is None:
             batch_tfms_in_workers = self.device.type == "cpu"
@@ -116,9 +147,9 @@ class BlockDataLoader:
         if self._torch_loader is None:
             workers = self.num_workers > 0
             collate = (
-                CollateThenTransform(self.batch_tfms, self.kinds, self.split_idx)
+                CollateThenTransform(self.collate, self.batch_tfms, self.kinds, self.split_idx)
                 if self.batch_tfms_in_workers
-                else torch.utils.data.default_collate
+                else self.collate
             )
             self._torch_loader = torch.utils.data.DataLoader(
                 self.dataset,
@@ -168,7 +199,8 @@ class BlockDataLoader:
         from lamina.data.show import show_samples
 
         batch = self.one_batch() if batch is None else batch
-        return show_samples(self.decode(batch), self.kinds, max_n=max_n, ncols=ncols)
+        blocks = self.blocks or [TransformBlock(kind) for kind in self.kinds]
+        return show_samples(self.decode(batch), blocks, max_n=max_n, ncols=ncols)
 
     def new(self, **changes: Any) -> BlockDataLoader:
         """A copy with some settings changed, e.g. `new(shuffle=False, drop_last=False)`."""
@@ -184,6 +216,7 @@ class BlockDataLoader:
             "type_tfms": self.type_tfms,
             "multiprocessing_context": self.multiprocessing_context,
             "batch_tfms_in_workers": self._in_workers_asked,
+            "blocks": self.blocks,
         }
         unknown = set(changes) - set(settings)
         if unknown:
@@ -218,18 +251,11 @@ class BlockDataLoaders(DataLoaders):
         batch_tfms: Pipeline,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__(train, valid, device=device, n_inp=datasets.n_inp)
+        super().__init__(
+            train, valid, device=device, n_inp=datasets.n_inp, target=_target_info(datasets)
+        )
         self.datasets, self.item_tfms, self.batch_tfms = datasets, item_tfms, batch_tfms
-        self.kinds, self.vocab, self.skipped = datasets.kinds, datasets.vocab, datasets.skipped
-        target = datasets.blocks[self.n_inp] if len(datasets.blocks) > self.n_inp else None
-        self.loss_name = None if target is None else target.loss_name
-        self.loss_kwargs = {} if target is None else dict(target.loss_kwargs)
-        self.activation = None if target is None else target.activation
-        self.metric_names = [] if target is None else list(target.metric_names)
-        self.c = None
-        if target is not None and len(datasets.train):
-            example = datasets.train.samples[0][self.n_inp]
-            self.c = target.n_out(datasets.type_tfms[self.n_inp], example)
+        self.kinds, self.skipped = datasets.kinds, datasets.skipped
 
     @classmethod
     def from_datasets(
@@ -254,44 +280,46 @@ class BlockDataLoaders(DataLoaders):
             "batch_tfms": batch_tfms,
             "type_tfms": datasets.type_tfms,
             "multiprocessing_context": multiprocessing_context,
+            "blocks": datasets.blocks,
         }
-        train = BlockDataLoader(
-            datasets.train, bs=bs, shuffle=shuffle, drop_last=drop_last, seed=seed, **common
-        )
+        train_settings = {"bs": bs, "shuffle": shuffle, "drop_last": drop_last, "seed": seed}
+        train = _loader_for(datasets, datasets.train, {**common, **train_settings})
         valid = None
         if len(datasets.valid):
-            valid = BlockDataLoader(datasets.valid, bs=val_bs or bs, **common)
+            valid = _loader_for(datasets, datasets.valid, {**common, "bs": val_bs or bs})
         return cls(train, valid, datasets, datasets.train.item_tfms, batch_tfms, device)
-
-    def one_batch(self, ds_idx: int = 0) -> tuple[torch.Tensor, ...]:
-        """The first batch of the training (0) or validation (1) loader, batch-transformed."""
-        return self[ds_idx].one_batch()
 
     def decode(self, batch: tuple) -> tuple:
         """Undo the batch transforms of `batch` and map indices to labels."""
-        return self.train.decode(batch)
+        batch = self.batch_tfms.decode(tuple(batch), self.kinds)
+        return decode_types(batch, self.kinds, self.datasets.type_tfms)
 
     def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
-        """Plot up to `max_n` training samples (un-normalized, labelled); returns the figure.
+        """Plot up to `max_n` samples (un-normalized, labelled), each element drawn by its
+        block; returns the figure.
 
         In Jupyter the returned figure shows inline; in a script, `fig.savefig("batch.png")`.
         """
-        return self[ds_idx].show_batch(max_n=max_n, ncols=ncols)
+        from lamina.data.show import show_samples
+
+        decoded = self.decode(self.one_batch(ds_idx))
+        return show_samples(decoded, self.datasets.blocks, max_n=max_n, ncols=ncols)
 
     def test_dl(
-        self, items: Sequence[Any], with_labels: bool = False, bs: int | None = None
+        self, items: Sequence[Any], with_labels: bool | None = None, bs: int | None = None
     ) -> BlockDataLoader:
         """An inference loader over new `items` (paths, rows...) with the validation transforms.
 
         Batches hold the inputs only, unless `with_labels` (then the getters label them too).
         """
-        dataset = self.datasets.new(items, with_labels=with_labels)
+        dataset = self.datasets.new(items, with_labels=bool(with_labels))
         return BlockDataLoader(
             dataset,
-            bs=bs or self.train.bs,
+            bs=bs or getattr(self.train, "bs", 64),
             device=self.device,
             batch_tfms=self.batch_tfms,
             type_tfms=self.datasets.type_tfms,
+            blocks=self.datasets.blocks,
         )
 
     def export_config(self) -> dict[str, Any]:
@@ -301,8 +329,8 @@ class BlockDataLoaders(DataLoaders):
             for block in self.datasets.blocks
         ]
         return {
-            "format": EXPORT_FORMAT,
-            "format_version": EXPORT_VERSION,
+            "format": DATA_FORMAT,
+            "format_version": DATA_FORMAT_VERSION,
             "kinds": list(self.kinds),
             "n_inp": self.n_inp,
             "blocks": blocks,
@@ -320,76 +348,30 @@ class BlockDataLoaders(DataLoaders):
         }
 
 
-class InferencePipeline:
-    """Preprocessing rebuilt from `BlockDataLoaders.export_config()`: raw inputs -> a batch.
+def _target_info(datasets: Datasets) -> TargetInfo:
+    """What the first target block calls for (nothing when every element is an input)."""
+    if len(datasets.blocks) <= datasets.n_inp:
+        return TargetInfo()
+    target = datasets.blocks[datasets.n_inp]
+    c = None
+    if len(datasets.train):
+        example = datasets.train.samples[0][datasets.n_inp]
+        c = target.n_out(datasets.type_tfms[datasets.n_inp], example)
+    return TargetInfo(
+        loss_name=target.loss_name,
+        loss_kwargs=dict(target.loss_kwargs),
+        activation=target.activation,
+        metric_names=list(target.metric_names),
+        c=c,
+        vocab=datasets.vocab,
+    )
 
-    Inputs are what the getters produced during training: an image path, a PIL image or an array
-    for an image block (a tuple of them when there are several inputs).
 
-    Example:
-        >>> pipe = InferencePipeline.from_config(dls.export_config())
-        >>> (xb,) = pipe.batch(["cat.jpg"])        # (1, C, H, W) on the device, normalized
-        >>> pipe.decode_target(torch.tensor(2))    # index -> label
-    """
-
-    def __init__(
-        self,
-        kinds: Sequence[str],
-        n_inp: int,
-        type_tfms: Sequence[Sequence[Transform]],
-        item_tfms: Pipeline,
-        batch_tfms: Pipeline,
-        device: torch.device | str | None = None,
-    ) -> None:
-        self.kinds, self.n_inp = tuple(kinds), n_inp
-        self.type_tfms = [list(tfms) for tfms in type_tfms]
-        self.item_tfms, self.batch_tfms = item_tfms, batch_tfms
-        self.device = torch.device(device) if device is not None else default_device()
-
-    @classmethod
-    def from_config(
-        cls, config: dict[str, Any], device: torch.device | str | None = None
-    ) -> InferencePipeline:
-        """Rebuild from JSON, looking every transform up by registered name (no code is run)."""
-        if config.get("format") != EXPORT_FORMAT:
-            raise ValueError(f"not a lamina data config (format {config.get('format')!r})")
-        version = config.get("format_version")
-        if not isinstance(version, int) or version > EXPORT_VERSION:
-            raise ValueError(f"data config version {version!r} is newer than this lamina reads")
-        type_tfms = [[transform_from_config(item) for item in tfms] for tfms in config["type_tfms"]]
-        return cls(
-            config["kinds"],
-            int(config["n_inp"]),
-            type_tfms,
-            Pipeline.from_config(config["item_tfms"]),
-            Pipeline.from_config(config["batch_tfms"]),
-            device,
-        )
-
-    def dataset(self, items: Sequence[Any]) -> ItemDataset:
-        """A validation-mode data set over raw inputs."""
-        samples = [tuple(item) if self.n_inp > 1 else (item,) for item in items]
-        names = [str(item) if not hasattr(item, "shape") else f"input {i}"
-                 for i, item in enumerate(items)]  # fmt: skip
-        kinds = self.kinds[: self.n_inp]
-        return ItemDataset(samples, names, kinds, self.type_tfms[: self.n_inp], self.item_tfms, 1)
-
-    def batch(self, items: Sequence[Any]) -> tuple[torch.Tensor, ...]:
-        """Raw inputs -> the model's input batch, on the device, batch-transformed."""
-        if not len(items):
-            raise ValueError("batch needs at least one item")
-        dataset = self.dataset(items)
-        batch = torch.utils.data.default_collate([dataset[i] for i in range(len(dataset))])
-        batch = to_device(tuple(batch), self.device)
-        return self.batch_tfms(batch, self.kinds[: self.n_inp], 1)
-
-    def one(self, item: Any) -> tuple[torch.Tensor, ...]:
-        """One raw input (a path, PIL image or array) -> a batch of one."""
-        return self.batch([item])
-
-    def decode_target(self, value: Any, element: int | None = None) -> Any:
-        """A target value (index, multi-hot, ...) -> its label(s), for target `element`."""
-        element = self.n_inp if element is None else element
-        for tfm in reversed(self.type_tfms[element]):
-            value = tfm.decode(value, self.kinds[element])
-        return value
+def _loader_for(datasets: Datasets, dataset: ItemDataset, settings: dict[str, Any]) -> Any:
+    """The first loader a block brings for `dataset` (`TransformBlock.dataloader`), else a
+    `BlockDataLoader`."""
+    for block in datasets.blocks:
+        loader = block.dataloader(dataset, settings)
+        if loader is not None:
+            return loader
+    return BlockDataLoader(dataset, **settings)

@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lamina.core.registry import register
-from lamina.data.transforms.base import Kinds, Transform
+from lamina.data.transform import Kinds, Transform
 
 
 def erase_mask(boxes: torch.Tensor, height: int, width: int) -> torch.Tensor:

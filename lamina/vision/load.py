@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from lamina.core.registry import lookup, register
-from lamina.data.batches import InferencePipeline
+from lamina.data.inference import InferencePipeline
 from lamina.data.loaders import DataLoaders
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.models.registry import TIMM_PREFIX, model_names

@@ -24,7 +24,7 @@ import torch
 import torch.nn.functional as F
 
 from lamina.core.registry import register
-from lamina.data.transforms.base import Kinds, Transform
+from lamina.data.transform import Kinds, Transform
 
 GEOMETRIC_KINDS = ("image", "mask", "points")
 IMAGE_MODES = ("bilinear", "nearest", "bicubic")

@@ -45,14 +45,14 @@ import numpy as np
 import torch
 
 from lamina.core.registry import register
-from lamina.data.transforms.affine import AffineWarp, transform_points
-from lamina.data.transforms.base import (
+from lamina.data.transform import (
     Kinds,
     Transform,
     transform_from_config,
     transform_to_config,
 )
-from lamina.data.transforms.item import CropPad, RandomResizedCrop, Resize
+from lamina.vision.transforms.affine import AffineWarp, transform_points
+from lamina.vision.transforms.resize import CropPad, RandomResizedCrop, Resize
 
 Matrix = np.ndarray  # (3, 3) float64, maps output pixels to input pixels
 SIZE_FIXING = (Resize, RandomResizedCrop)

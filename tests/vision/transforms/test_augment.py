@@ -8,12 +8,12 @@ import time
 import pytest
 import torch
 
-from lamina.data.transforms.affine import AffineWarp, Flip, Rotate
-from lamina.data.transforms.augment import aug_transforms
-from lamina.data.transforms.base import Pipeline
-from lamina.data.transforms.batch import IntToFloat, Normalize, imagenet_stats
-from lamina.data.transforms.erasing import RandomErasing
-from lamina.data.transforms.lighting import Lighting
+from lamina.data.transform import Pipeline
+from lamina.vision.transforms.affine import AffineWarp, Flip, Rotate
+from lamina.vision.transforms.augment import aug_transforms
+from lamina.vision.transforms.erasing import RandomErasing
+from lamina.vision.transforms.lighting import Lighting
+from lamina.vision.transforms.normalize import IntToFloat, Normalize, imagenet_stats
 
 KINDS = ("image", "mask", "points", "category")
 

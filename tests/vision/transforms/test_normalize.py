@@ -7,9 +7,9 @@ import json
 import pytest
 import torch
 
-from lamina.data.transforms.base import Pipeline
-from lamina.data.transforms.batch import IntToFloat, Normalize, imagenet_stats
-from lamina.data.transforms.erasing import RandomErasing, erase_mask
+from lamina.data.transform import Pipeline
+from lamina.vision.transforms.erasing import RandomErasing, erase_mask
+from lamina.vision.transforms.normalize import IntToFloat, Normalize, imagenet_stats
 
 IMAGE_MASK = ("image", "mask")
 

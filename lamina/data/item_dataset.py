@@ -1,8 +1,8 @@
 """Map-style data sets built from blocks: one `ItemDataset` per split, held by `Datasets`.
 
 Building a data set runs the getters on every item and encodes the labels at once (cheap, and a
-bad label is reported before training starts, naming the item). Images are read lazily, in
-`__getitem__`, usually in a worker process. Any failure while reading or transforming an item is
+bad label is reported before training starts, naming the item). Lazy elements (files) are read
+in `__getitem__`, usually in a worker process. Any failure while reading or transforming an item is
 re-raised as an `ItemError` naming the item and the step, so a worker never dies with an opaque
 traceback.
 """
@@ -15,8 +15,8 @@ from typing import Any
 
 import torch
 
-from lamina.data.blocks import OpenImage, TransformBlock
-from lamina.data.transforms.base import Kinds, Pipeline, Transform
+from lamina.data.blocks import TransformBlock
+from lamina.data.transform import Kinds, Pipeline, Transform
 
 
 class ItemError(ValueError):
@@ -207,11 +207,15 @@ def build_datasets(
     splits: tuple[Sequence[int], Sequence[int]],
     item_tfms: Pipeline,
     n_inp: int,
-    draft_size: tuple[int, int] | None = None,
+    type_tfms: Sequence[Sequence[Transform]] | None = None,
     skip_bad_items: bool = False,
 ) -> Datasets:
     """Run the getters on every item, drop unreadable items if asked, fit and encode the labels,
-    and return the two splits."""
+    and return the two splits.
+
+    `type_tfms` gives each element's fresh type transforms (default: each block's
+    `type_tfms()`); they are fitted here.
+    """
     names = [describe_item(item, index) for index, item in enumerate(items)]
     raw = [
         tuple(_get(get, item, name) for get in getters)
@@ -227,10 +231,11 @@ def build_datasets(
         raise ValueError(
             f"the training split is empty ({len(items)} items, {len(skipped)} skipped)"
         )
-    type_tfms = [block.type_tfms() for block in blocks]
-    for tfm in (tfm for tfms in type_tfms for tfm in tfms):
-        if draft_size is not None and isinstance(tfm, OpenImage):
-            tfm.draft_size = draft_size
+    type_tfms = (
+        [block.type_tfms() for block in blocks]
+        if type_tfms is None
+        else [list(tfms) for tfms in type_tfms]
+    )
     encoded = [list(sample) for sample in raw]
     for element, (block, tfms) in enumerate(zip(blocks, type_tfms, strict=True)):
         if not block.lazy:

@@ -1,6 +1,6 @@
 """`DistributedTrainer`: DDP around the model and a share of the training batches per process.
 
-Usually added by `learn.distributed()` (see `lamina.train.distributed`), which also starts the
+Usually added by `learn.distributed()` (see `lamina.train.ddp`), which also starts the
 process group that this callback needs.
 """
 
@@ -16,8 +16,8 @@ from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, IterableDataset, RandomSampler, SequentialSampler
 from torch.utils.data.distributed import DistributedSampler
 
-from lamina.data.batches import BlockDataLoader
-from lamina.data.loaders import TensorBatches
+from lamina.data.block_loader import BlockDataLoader
+from lamina.data.tensor_batches import TensorBatches
 from lamina.train.callback import Callback
 
 # What a rebuilt torch DataLoader keeps from the original: everything but how items are chosen.

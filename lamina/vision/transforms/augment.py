@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from lamina.data.transforms.affine import AffineWarp, fuse_affine
-from lamina.data.transforms.base import Transform
-from lamina.data.transforms.lighting import Lighting
+from lamina.data.transform import Transform
+from lamina.vision.transforms.affine import AffineWarp, fuse_affine
+from lamina.vision.transforms.lighting import Lighting
 
 
 def aug_transforms(

@@ -20,10 +20,10 @@ from typing import TYPE_CHECKING, Any
 import torch
 import torch.distributed as dist
 
-from lamina.core.distributed import world_size
-from lamina.data.batches import BlockDataLoader
-from lamina.data.loaders import TensorBatches
-from lamina.train.callbacks.distributed import DistributedTrainer
+from lamina.core.ranks import world_size
+from lamina.data.block_loader import BlockDataLoader
+from lamina.data.tensor_batches import TensorBatches
+from lamina.train.callbacks.ddp_trainer import DistributedTrainer
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 
 from lamina.core.registry import register
-from lamina.data.transforms.base import Transform
+from lamina.data.transform import Transform
 
 # (mean, std) per RGB channel of the ImageNet training set, for images scaled to [0, 1].
 imagenet_stats: tuple[tuple[float, ...], tuple[float, ...]] = (

@@ -30,8 +30,8 @@ import numpy as np
 import torch
 
 from lamina.core.registry import register
-from lamina.data.images import image_to_tensor, mask_to_tensor
-from lamina.data.transforms.base import Kinds, Transform
+from lamina.data.transform import Kinds, Transform
+from lamina.vision.data.images import image_to_tensor, mask_to_tensor
 
 RESIZE_METHODS = ("crop", "pad", "squish")
 PAD_MODES = ("zeros", "border", "reflection")
@@ -381,9 +381,9 @@ class ToTensor(Transform):
     x = -1 is the left edge of the sample's image and +1 its right edge (y likewise), which is
     `grid_sample`'s coordinate system for the batch stage. Other kinds pass through.
 
-    `decode` leaves everything as it is: display code (`lamina.data.show`) takes image tensors
-    (C, H, W), mask tensors and points in [-1, 1], and scales the points to the image it draws
-    them on. (Pixel coordinates would be `(points + 1) / 2 * (W, H)`.)
+    `decode` leaves everything as it is: display code (`lamina.vision.data.show`) takes image
+    tensors (C, H, W), mask tensors and points in [-1, 1], and scales the points to the image it
+    draws them on. (Pixel coordinates would be `(points + 1) / 2 * (W, H)`.)
     """
 
     order = 100

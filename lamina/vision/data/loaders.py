@@ -14,12 +14,14 @@ from typing import Any
 
 import torch
 
-from lamina.data.batches import BlockDataLoaders
-from lamina.data.block import DataBlock
-from lamina.data.blocks import CategoryBlock, ImageBlock, MaskBlock, MultiCategoryBlock
-from lamina.data.getters import ColReader, RegexLabeller, get_image_files, parent_label
+from lamina.data.block_loader import BlockDataLoaders
+from lamina.data.blocks import CategoryBlock, MultiCategoryBlock
+from lamina.data.datablock import DataBlock
+from lamina.data.getters import ColReader, RegexLabeller, parent_label
 from lamina.data.splitters import ColSplitter, GrandparentSplitter, RandomSplitter
-from lamina.data.transforms.base import Transform
+from lamina.data.transform import Transform
+from lamina.vision.data.blocks import ImageBlock, MaskBlock
+from lamina.vision.data.files import get_image_files
 
 Tfms = Transform | Sequence[Transform] | None
 

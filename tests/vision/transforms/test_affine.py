@@ -8,7 +8,8 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from lamina.data.transforms.affine import (
+from lamina.data.transform import Pipeline
+from lamina.vision.transforms.affine import (
     AffineWarp,
     Flip,
     Rotate,
@@ -23,8 +24,7 @@ from lamina.data.transforms.affine import (
     warp_matrix,
     zoom_matrix,
 )
-from lamina.data.transforms.base import Pipeline
-from lamina.data.transforms.lighting import Lighting
+from lamina.vision.transforms.lighting import Lighting
 
 ALL_KINDS = ("image", "mask", "points")
 

@@ -14,14 +14,12 @@ from typing import Any
 import torch
 
 from lamina.core.device import default_device
-from lamina.data.batches import BlockDataLoaders
+from lamina.data.block_loader import BlockDataLoaders, collate_for
 from lamina.data.blocks import TransformBlock
-from lamina.data.datasets import Datasets, build_datasets
-from lamina.data.getters import IMAGE_EXTENSIONS, ColReader, get_image_files
+from lamina.data.getters import ColReader
+from lamina.data.item_dataset import Datasets, build_datasets
 from lamina.data.splitters import RandomSplitter
-from lamina.data.transforms.affine import fuse_affine
-from lamina.data.transforms.base import Pipeline, Transform
-from lamina.data.transforms.item_affine import fuse_augment_tfms
+from lamina.data.transform import Pipeline, Transform
 
 Getter = Callable[[Any], Any]
 
@@ -54,15 +52,6 @@ def merge_tfms(defaults: Sequence[Transform], given: Sequence[Transform]) -> lis
         if type(tfm) not in given_types:
             merged.setdefault(type(tfm), tfm)
     return [*merged.values(), *given]
-
-
-def draft_hint(tfms: Sequence[Transform]) -> tuple[int, int] | None:
-    """The largest `draft_size()` any item transform asks for: (width, height), or None."""
-    sizes = [size for tfm in tfms if hasattr(tfm, "draft_size")
-             for size in [tfm.draft_size()] if size is not None]  # fmt: skip
-    if not sizes:
-        return None
-    return max(size[0] for size in sizes), max(size[1] for size in sizes)
 
 
 class DataBlock:
@@ -115,9 +104,24 @@ class DataBlock:
         self.kinds = tuple(block.kind for block in self.blocks)
         defaults_item = [tfm for block in self.blocks for tfm in block.item_tfms()]
         defaults_batch = [tfm for block in self.blocks for tfm in block.batch_tfms()]
-        self.item_tfms = merge_tfms(defaults_item, _listify(item_tfms))
-        # Neighbouring affine steps (flip, rotate, zoom, warp) fuse into one resampling pass.
-        self.batch_tfms = fuse_affine(merge_tfms(defaults_batch, _listify(batch_tfms)))
+        self.item_tfms, self.batch_tfms = self._arrange(
+            merge_tfms(defaults_item, _listify(item_tfms)),
+            merge_tfms(defaults_batch, _listify(batch_tfms)),
+            None,
+        )
+
+    def _arrange(
+        self,
+        item_tfms: Sequence[Transform],
+        batch_tfms: Sequence[Transform],
+        device: torch.device | None,
+        fuse_augment: bool | str = False,
+    ) -> tuple[list[Transform], list[Transform]]:
+        """Let each block rearrange the pipelines (see `TransformBlock.arrange_tfms`)."""
+        item, batch = list(item_tfms), list(batch_tfms)
+        for block in self.blocks:
+            item, batch = block.arrange_tfms(item, batch, device, fuse_augment)
+        return item, batch
 
     # ----------------------------------------------------------------------------- building
     def items(self, source: Any) -> list[Any]:
@@ -129,8 +133,8 @@ class DataBlock:
             items = source.to_dict("records")
         elif isinstance(source, (str, Path)):
             raise ValueError(
-                f"source {str(source)!r} is a path but no get_items was given; pass e.g. "
-                "get_items=get_image_files"
+                f"source {str(source)!r} is a path but no get_items was given; pass a function "
+                "that lists the items, e.g. get_items=get_files or an application's own"
             )
         else:
             items = list(source)
@@ -174,8 +178,7 @@ class DataBlock:
             self.split(items),
             Pipeline(item_tfms),
             self.n_inp,
-            # Points are in the full image's pixels, so images carrying points decode at full size.
-            draft_size=None if "points" in self.kinds else draft_hint(item_tfms),
+            type_tfms=[block.type_tfms_for(item_tfms, self.kinds) for block in self.blocks],
             skip_bad_items=skip_bad_items,
         )
 
@@ -198,20 +201,18 @@ class DataBlock:
         `seed` fixes the batch order and the random augmentations (the split has its own seed,
         in the splitter).
 
+        A block may bring its own loader (`TransformBlock.dataloader`) or collation
+        (`TransformBlock.collate`); otherwise batches come from a `BlockDataLoader`.
+
         Args:
-            fuse_augment: fold the batch `AffineWarp` into the item resize (`ItemAffineResize`:
-                one Pillow resampling per image, in the workers) instead of warping batches.
-                "auto" folds when `device` is the CPU and the transforms allow it; True always
-                (a `ValueError` says why when it cannot); False (default) never. Measured on a
-                2-core CPU it pays with `pad_mode="zeros"` (about 10% less CPU per image on
-                160x120 JPEGs) but not with the default reflection padding, whose emulation
-                costs what the folding saves. Validation and exported inference are the plain
-                resize either way.
+            fuse_augment: let the blocks fold batch augmentation into the item stage (for
+                images: the batch warp into the item resize, one resampling per image in the
+                workers). "auto" folds where the blocks judge it pays on `device`; True always
+                (a `ValueError` says why when it cannot); False (default) never. See
+                `TransformBlock.arrange_tfms`.
         """
         device = torch.device(device) if device is not None else default_device()
-        item_tfms, batch_tfms = fuse_augment_tfms(
-            self.item_tfms, self.batch_tfms, fuse_augment, device
-        )
+        item_tfms, batch_tfms = self._arrange(self.item_tfms, self.batch_tfms, device, fuse_augment)
         dsets = self._datasets(source, item_tfms, skip_bad_items)
         return BlockDataLoaders.from_datasets(
             dsets,
@@ -263,8 +264,6 @@ def _is_dataframe(source: Any) -> bool:
 
 def _no_items_message(get_items: Any, source: Any) -> str:
     extensions = getattr(get_items, "extensions", None)
-    if get_items is get_image_files:
-        extensions = IMAGE_EXTENSIONS
     where = f"in {str(source)!r}" if isinstance(source, (str, Path)) else "in the source"
     searched = f" with extensions {', '.join(extensions)}" if extensions else ""
     by = f" by {getattr(get_items, '__name__', repr(get_items))}" if get_items else ""
@@ -272,8 +271,12 @@ def _no_items_message(get_items: Any, source: Any) -> str:
 
 
 # ----------------------------------------------------------------------------- summary
-def describe(value: Any) -> str:
-    """A one-line description of a value: type, shape, dtype, and small values."""
+def describe(value: Any, block: TransformBlock | None = None) -> str:
+    """A one-line description of a value (the block's own, if it has one): type, shape, dtype,
+    and small values."""
+    own = None if block is None else block.describe(value)
+    if own is not None:
+        return own
     if isinstance(value, torch.Tensor):
         text = f"tensor {tuple(value.shape)} {str(value.dtype).replace('torch.', '')}"
         if value.numel() <= 8:
@@ -282,8 +285,6 @@ def describe(value: Any) -> str:
             flat = value.detach().float()
             text += f" min={flat.min().item():.3g} max={flat.max().item():.3g}"
         return text
-    if hasattr(value, "mode") and hasattr(value, "size") and hasattr(value, "getbands"):
-        return f"PIL image mode={value.mode} size={value.size}"
     if isinstance(value, Path):
         return f"path {value}"
     if isinstance(value, tuple):
@@ -316,20 +317,34 @@ def _walk_one_item(dblock: DataBlock, source: Any, bs: int, lines: list[str]) ->
     for element, (getter, kind) in enumerate(zip(dblock.getters, dblock.kinds, strict=True)):
         name = "get_x" if element < dblock.n_inp else "get_y"
         value = item if getter is None else _run(lines, name, lambda g=getter: g(item))
-        lines.append(f"  {name} ({kind}) -> {describe(value)}")
+        lines.append(f"  {name} ({kind}) -> {describe(value, dblock.blocks[element])}")
         for tfm in dsets.type_tfms[element]:
             value = _run(lines, f"type transform {type(tfm).__name__}",
                          lambda t=tfm, v=value, k=kind: t.encode(v, k))  # fmt: skip
-            lines.append(f"  type transform {type(tfm).__name__} -> {describe(value)}")
+            lines.append(f"  type transform {type(tfm).__name__} -> "
+                         f"{describe(value, dblock.blocks[element])}")  # fmt: skip
         sample.append(value)
-    sample = tuple(sample)
+    _walk_transforms(dblock, dsets, tuple(sample), bs, lines)
+
+
+def _describe_sample(sample: tuple, blocks: list[TransformBlock]) -> str:
+    return (
+        "("
+        + ", ".join(describe(value, block) for value, block in zip(sample, blocks, strict=True))
+        + ")"
+    )
+
+
+def _walk_transforms(
+    dblock: DataBlock, dsets: Datasets, sample: tuple, bs: int, lines: list[str]
+) -> None:
     for tfm in Pipeline(dblock.item_tfms).tfms:
         name = f"item transform {type(tfm).__name__}"
         sample = _run(lines, name, lambda t=tfm, s=sample: t(s, dblock.kinds, 0))
-        lines.append(f"{name} -> {describe(sample)}")
+        lines.append(f"{name} -> {_describe_sample(sample, dblock.blocks)}")
     n = min(bs, len(dsets.train))
-    batch = _run(lines, "collate", lambda: torch.utils.data.default_collate(
-        [dsets.train[i] for i in range(n)]))  # fmt: skip
+    collate = collate_for(dblock.blocks)
+    batch = _run(lines, "collate", lambda: collate([dsets.train[i] for i in range(n)]))
     batch = tuple(batch)
     lines.append(f"collate {n} items -> {describe(batch)}")
     for tfm in Pipeline(dblock.batch_tfms).tfms:

@@ -1,4 +1,4 @@
-"""Tests for lamina.data.transforms.item: geometry of images, masks and points, and ToTensor."""
+"""Tests for lamina.vision.transforms.resize: geometry of images, masks and points, and ToTensor."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.transforms.base import Pipeline
-from lamina.data.transforms.item import CropPad, RandomResizedCrop, Resize, ToTensor
+from lamina.data.transform import Pipeline
+from lamina.vision.transforms.resize import CropPad, RandomResizedCrop, Resize, ToTensor
 
 KINDS = ("image", "mask", "points", "category")
 

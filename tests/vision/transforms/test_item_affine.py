@@ -13,12 +13,15 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from lamina.data.batches import InferencePipeline
-from lamina.data.block import DataBlock
-from lamina.data.blocks import CategoryBlock, ImageBlock
-from lamina.data.getters import get_image_files, parent_label
+from lamina.data.blocks import CategoryBlock
+from lamina.data.datablock import DataBlock
+from lamina.data.getters import parent_label
+from lamina.data.inference import InferencePipeline
 from lamina.data.splitters import RandomSplitter
-from lamina.data.transforms.affine import (
+from lamina.data.transform import transform_from_config, transform_to_config
+from lamina.vision.data.blocks import ImageBlock
+from lamina.vision.data.files import get_image_files
+from lamina.vision.transforms.affine import (
     AffineWarp,
     flip_matrix,
     rotation_matrix,
@@ -26,10 +29,9 @@ from lamina.data.transforms.affine import (
     warp_matrix,
     zoom_matrix,
 )
-from lamina.data.transforms.augment import aug_transforms
-from lamina.data.transforms.base import transform_from_config, transform_to_config
-from lamina.data.transforms.item import RandomResizedCrop, Resize
-from lamina.data.transforms.item_affine import ItemAffineResize, _pad, fuse_augment_tfms
+from lamina.vision.transforms.augment import aug_transforms
+from lamina.vision.transforms.item_affine import ItemAffineResize, _pad, fuse_augment_tfms
+from lamina.vision.transforms.resize import RandomResizedCrop, Resize
 
 IMAGE = ("image",)
 

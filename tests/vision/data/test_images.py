@@ -1,4 +1,4 @@
-"""Tests for lamina.data.images: reading every kind of image file, and PIL <-> tensor."""
+"""Tests for lamina.vision.data.images: reading every kind of image file, and PIL <-> tensor."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.images import (
+from lamina.vision.data.images import (
     ImageReadError,
     convert_image,
     image_size,

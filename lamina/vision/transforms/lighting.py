@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lamina.core.registry import register
-from lamina.data.transforms.base import Kinds, Transform
+from lamina.data.transform import Kinds, Transform
 
 # ITU-R BT.601 luma weights, for the grey image that saturation blends towards.
 LUMA_WEIGHTS = (0.299, 0.587, 0.114)

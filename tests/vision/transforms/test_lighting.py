@@ -7,8 +7,8 @@ import json
 import pytest
 import torch
 
-from lamina.data.transforms.base import Pipeline
-from lamina.data.transforms.lighting import Lighting, adjust_lighting
+from lamina.data.transform import Pipeline
+from lamina.vision.transforms.lighting import Lighting, adjust_lighting
 
 
 def _neutral(n: int) -> tuple[torch.Tensor, torch.Tensor]:
