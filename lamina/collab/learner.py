@@ -9,16 +9,19 @@ import torch
 from torch import nn
 
 from lamina.collab.loaders import CollabDataLoaders, CollabVocab
-from lamina.collab.models import EmbeddingDotBias, EmbeddingNN
+from lamina.collab.models import EmbeddingDotBias
+from lamina.core.modules import eval_mode, unwrap_model
 from lamina.core.registry import register
-from lamina.tabular.model import emb_sz_rule
+from lamina.models import build_model, load_weights
+from lamina.models.layers import emb_sz_rule
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
 
 if TYPE_CHECKING:
     import pandas as pd
 
-ARCHS = {"dot": EmbeddingDotBias, "nn": EmbeddingNN}
+# The export records "dot" or "nn"; the registered architecture is "collab_<that>".
+MODEL_KINDS = ("dot", "nn")
 
 
 class CollabLearner(Learner):
@@ -35,12 +38,8 @@ class CollabLearner(Learner):
     def _outputs(self, x: torch.Tensor) -> torch.Tensor:
         device = self.dls.device
         self.model.to(device)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            chunks = [self.model(x[i : i + 8192].to(device)) for i in range(0, len(x), 8192)]
-        finally:
-            self.model.train(was_training)
+        with eval_mode(self.model) as model:
+            chunks = [model(x[i : i + 8192].to(device)) for i in range(0, len(x), 8192)]
         return torch.cat(chunks).float().cpu()
 
     def predict(self, users: Any, items: Any) -> torch.Tensor:
@@ -90,7 +89,7 @@ class CollabLearner(Learner):
     def bias(self, items: Sequence[Any] | None = None, is_item: bool = True) -> torch.Tensor:
         """Learned biases (float (n,)) of `items` (default: all, in `dls.vocab` order); user
         biases with `is_item=False`."""
-        model = getattr(self.model, "_orig_mod", self.model)
+        model = unwrap_model(self.model)
         if not isinstance(model, EmbeddingDotBias):
             raise ValueError("biases exist only in the dot-product model (use_nn=False)")
         table = model.item_bias if is_item else model.user_bias
@@ -99,7 +98,7 @@ class CollabLearner(Learner):
     def weight(self, items: Sequence[Any] | None = None, is_item: bool = True) -> torch.Tensor:
         """Learned factors (float (n, n_factors)) of `items` (default: all); users' with
         `is_item=False`."""
-        model = getattr(self.model, "_orig_mod", self.model)
+        model = unwrap_model(self.model)
         table = model.item_weight if is_item else model.user_weight
         return self._rows(table, items, "item" if is_item else "user")
 
@@ -194,9 +193,9 @@ def collab_learner(
                 "y_range": y_range}  # fmt: skip
     name = "nn" if use_nn else "dot"
     learner_kwargs.setdefault("loss_func", default_loss_for(dls))
-    learn = CollabLearner(dls, ARCHS[name](**arch), **learner_kwargs)
+    learn = CollabLearner(dls, build_model(f"collab_{name}", **arch), **learner_kwargs)
     learn.export_spec = {"app": "collab", "model": name, "arch": arch,
-                         "vocab": dls.vocab.state_dict(), "names": dls.names}  # fmt: skip
+                         "vocab": dls.vocab.config(), "names": dls.names}  # fmt: skip
     return learn
 
 
@@ -205,13 +204,13 @@ def build_collab_learner(
     spec: dict[str, Any], model_tensors: dict[str, torch.Tensor], device: torch.device | None
 ) -> CollabLearner:
     """Rebuild an exported collab learner (for `lamina.load_learner`)."""
-    if spec.get("model") not in ARCHS:
-        raise ValueError(f"unknown collab model {spec.get('model')!r}; known: {sorted(ARCHS)}")
-    model = ARCHS[spec["model"]](**spec["arch"])
+    if spec.get("model") not in MODEL_KINDS:
+        raise ValueError(f"unknown collab model {spec.get('model')!r}; known: {MODEL_KINDS}")
+    model = build_model(f"collab_{spec['model']}", **spec["arch"])
     try:
-        model.load_state_dict(model_tensors)
-    except RuntimeError as error:
-        raise ValueError(f"the exported weights do not fit the collab model: {error}") from error
+        load_weights(model, model_tensors)
+    except ValueError as error:
+        raise ValueError(f"the exported weights do not fit the collab model: {error}") from None
     vocab = CollabVocab(spec["vocab"]["users"], spec["vocab"]["items"])
     dls = CollabDataLoaders((), None, vocab, spec["names"], rated=None, device=device)
     learn = CollabLearner(dls, model, loss_func=default_loss_for(dls), precision="float32")

@@ -10,43 +10,42 @@ import numpy as np
 import torch
 
 from lamina.core.device import default_device
-from lamina.data.loaders import DataLoaders
+from lamina.data.loaders import DataLoaders, TargetInfo
+from lamina.data.show import frame_figure
+from lamina.data.splitters import RandomSplitter
 from lamina.data.tensor_batches import TensorBatches
-from lamina.tabular.loaders import random_split
-from lamina.tabular.procs import json_scalar, lookup_series, sorted_keys
+from lamina.data.vocab import Vocab, json_scalar, lookup_values
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 DUPLICATES = ("mean", "last", "error")
 
 
 class CollabVocab:
-    """The users and items a model knows, as JSON scalars, and their indices."""
+    """The users and items a model knows: two `Vocab`s of JSON scalars, in vocabulary order."""
 
-    def __init__(self, users: Sequence[Any], items: Sequence[Any]) -> None:
-        self.users, self.items = list(users), list(items)
-        self.user_index = {user: i for i, user in enumerate(self.users)}
-        self.item_index = {item: i for i, item in enumerate(self.items)}
+    def __init__(self, users: Sequence[Any] | Vocab, items: Sequence[Any] | Vocab) -> None:
+        self.users = users if isinstance(users, Vocab) else Vocab(users)
+        self.items = items if isinstance(items, Vocab) else Vocab(items)
 
     def encode(self, kind: str, values: Sequence[Any]) -> torch.Tensor:
         """Indices of `values` ("user" or "item"); a clear error for ones never seen."""
-        import pandas as pd
-
-        index = self.user_index if kind == "user" else self.item_index
-        series = lookup_series(pd.Series(values, dtype=getattr(values, "dtype", object)))
-        codes = series.map(index)
-        if codes.isna().any():
-            unknown = [json_scalar(value) for value in series[codes.isna()].head(5)]
+        vocab = self.users if kind == "user" else self.items
+        codes = vocab.indices(values)
+        if (codes < 0).any():
+            series = lookup_values(values)
+            unknown = [json_scalar(value) for value in series[codes < 0].head(5)]
             raise ValueError(
-                f"unknown {kind}(s) {unknown}: the model only knows the {len(index)} "
+                f"unknown {kind}(s) {unknown}: the model only knows the {len(vocab)} "
                 f"{kind}s of its training data (see learn.dls.vocab.{kind}s)"
             )
-        return torch.from_numpy(np.array(codes.to_numpy(dtype=np.int64)))
+        return torch.from_numpy(codes)
 
-    def state_dict(self) -> dict[str, list]:
-        """The vocabularies as JSON-able lists."""
-        return {"users": self.users, "items": self.items}
+    def config(self) -> dict[str, list]:
+        """The vocabularies as JSON-able lists (`CollabVocab(**config)` rebuilds it)."""
+        return {"users": self.users.to_list(), "items": self.items.to_list()}
 
 
 def _column_names(ratings: pd.DataFrame, names: list[str | None]) -> list[str]:
@@ -81,7 +80,7 @@ def clean_ratings(
         raise ValueError(f"rating column {rating!r} must hold numbers, got {frame[rating].dtype}")
     if not np.isfinite(frame[rating].to_numpy(dtype="float64")).all():
         raise ValueError(f"rating column {rating!r} holds infinite values")
-    keys = [lookup_series(frame[user]), lookup_series(frame[item])]
+    keys = [lookup_values(frame[user]), lookup_values(frame[item])]
     frame = pd.DataFrame({user: keys[0], item: keys[1], rating: frame[rating].astype("float64")})
     duplicated = frame.duplicated([user, item], keep=False)
     if not duplicated.any():
@@ -113,19 +112,12 @@ class CollabDataLoaders(DataLoaders):
         rated: torch.Tensor | None = None,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__(train, valid, device=device, n_inp=1)
-        self.vocab, self.names = vocab, list(names)
+        # Ratings are fitted with the mean squared error; the model gives one number per pair.
+        target = TargetInfo(loss_name="mse_flat", c=1, vocab=vocab)
+        super().__init__(train, valid, device=device, n_inp=1, target=target)
+        self.vocab: CollabVocab = vocab
+        self.names = list(names)
         self.rated = rated  # int64 (n, 2): every (user, item) pair in the data
-
-    @property
-    def loss_name(self) -> str:
-        """Ratings are fitted with the mean squared error."""
-        return "mse_flat"
-
-    @property
-    def loss_kwargs(self) -> dict[str, Any]:
-        """Arguments of that loss (none)."""
-        return {}
 
     @classmethod
     def from_df(
@@ -162,11 +154,12 @@ class CollabDataLoaders(DataLoaders):
             raise ValueError("ratings is empty (0 rows): there is nothing to learn from")
         names = _column_names(ratings, [user_name, item_name, rating_name])
         frame = clean_ratings(ratings, *names, duplicates)
-        vocab = CollabVocab(sorted_keys(frame[names[0]]), sorted_keys(frame[names[1]]))
+        vocab = CollabVocab(Vocab.from_values(frame[names[0]]), Vocab.from_values(frame[names[1]]))
         x = torch.stack([vocab.encode("user", frame[names[0]]),
                          vocab.encode("item", frame[names[1]])], dim=1)  # fmt: skip
         y = torch.from_numpy(np.array(frame[names[2]].to_numpy(dtype=np.float32)))
-        train_idx, valid_idx = (torch.from_numpy(i) for i in random_split(len(y), valid_pct, seed))
+        splits = RandomSplitter(valid_pct, seed=seed)(range(len(y)))
+        train_idx, valid_idx = (torch.tensor(i, dtype=torch.int64) for i in splits)
         device = torch.device(device) if device is not None else default_device()
         train = TensorBatches(x[train_idx], y[train_idx], bs=bs, shuffle=True, seed=seed,
                               drop_last=len(train_idx) > bs, device=device)  # fmt: skip
@@ -180,18 +173,38 @@ class CollabDataLoaders(DataLoaders):
 
         return cls.from_df(pd.read_csv(path, sep=sep), **kwargs)
 
-    def show_batch(self, max_n: int = 10, ds_idx: int = 0, show: bool = True) -> pd.DataFrame:
-        """Decoded rows of one batch (user, item, rating), as a frame; printed unless
-        `show=False`."""
+    def test_dl(
+        self, items: pd.DataFrame, with_labels: bool | None = None, bs: int | None = None
+    ) -> TensorBatches:
+        """Batches of new (user, item) rows of a frame with the training column names; ratings
+        are added when `with_labels` (default: when the frame has the rating column)."""
+        user, item, rating = self.names
+        if with_labels is None:
+            with_labels = rating in items.columns
+        x = torch.stack([self.vocab.encode("user", items[user]),
+                         self.vocab.encode("item", items[item])], dim=1)  # fmt: skip
+        tensors = [x]
+        if with_labels:
+            tensors.append(torch.from_numpy(items[rating].to_numpy(dtype=np.float32).copy()))
+        return TensorBatches(*tensors, bs=bs or 1024, device=self.device)
+
+    def export_config(self) -> dict[str, Any]:
+        """The users, items and column names, as JSON."""
+        return {"vocab": self.vocab.config(), "names": self.names}
+
+    def show_batch(self, max_n: int = 10, ncols: int = 3, ds_idx: int = 0) -> Figure:
+        """Decoded rows of one batch drawn as a table; returns the matplotlib figure (the rows
+        themselves: `batch_frame`). `ncols` is accepted for the common signature and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx))
+
+    def batch_frame(self, max_n: int = 10, ds_idx: int = 0) -> pd.DataFrame:
+        """Decoded rows of one batch (user, item, rating), as a frame."""
         import pandas as pd
 
         x, y = (t.cpu() for t in self.one_batch(ds_idx))
         x, y = x[:max_n], y[:max_n]
-        frame = pd.DataFrame({
+        return pd.DataFrame({
             self.names[0]: [self.vocab.users[i] for i in x[:, 0].tolist()],
             self.names[1]: [self.vocab.items[i] for i in x[:, 1].tolist()],
             self.names[2]: y.tolist(),
         })  # fmt: skip
-        if show:
-            print(frame.to_string(index=False))
-        return frame

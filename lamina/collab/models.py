@@ -7,7 +7,8 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from lamina.tabular.model import sigmoid_range
+from lamina.core.registry import register
+from lamina.models.layers import sigmoid_range
 
 
 def _check_range(y_range: Sequence[float] | None) -> tuple[float, float] | None:
@@ -24,6 +25,7 @@ def _check_positive(**values: int) -> None:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+@register("model", "collab_dot")
 class EmbeddingDotBias(nn.Module):
     """Rating = user factors . item factors + user bias + item bias, squashed into `y_range`.
 
@@ -55,6 +57,7 @@ class EmbeddingDotBias(nn.Module):
         return out if self.y_range is None else sigmoid_range(out, *self.y_range)
 
 
+@register("model", "collab_nn")
 class EmbeddingNN(nn.Module):
     """An MLP over concatenated user and item embeddings, squashed into `y_range`.
 

@@ -4,7 +4,7 @@ Finding items (`get_files`, getters), splitting them (splitters), labelling them
 `Vocab`), map-style data sets (`Datasets`), the block and transform machinery (`DataBlock`,
 `TransformBlock`, `Transform`, `Pipeline`), the loaders and their contract (`Loaders`,
 `DataLoaders`, `BlockDataLoader(s)`, `TensorBatches`), inference preprocessing rebuilt from JSON
-(`InferencePipeline`) and downloads. Nothing here knows about images, tables, ratings or text:
+(`InferencePipeline`) and downloads. Nothing here knows about images, tables, ratings or words:
 each application (`lamina.vision`, `lamina.tabular`, ...) brings its own blocks and transforms
 through the hooks of `TransformBlock`.
 """

@@ -190,7 +190,7 @@ class BlockDataLoader:
         raise ValueError("this DataLoader yields no batches (empty data set, or bs > its size)")
 
     def decode(self, batch: tuple) -> tuple:
-        """Undo the batch transforms (e.g. back to uint8 pixels) and map indices to labels."""
+        """Undo the batch transforms (e.g. back to what was read) and map indices to labels."""
         batch = self.batch_tfms.decode(tuple(batch), self.kinds)
         return decode_types(batch, self.kinds, self.type_tfms)
 
@@ -298,7 +298,7 @@ class BlockDataLoaders(DataLoaders):
         """Plot up to `max_n` samples (un-normalized, labelled), each element drawn by its
         block; returns the figure.
 
-        In Jupyter the returned figure shows inline; in a script, `fig.savefig("batch.png")`.
+        In Jupyter the returned figure shows inline; in a script, `fig.savefig(path)`.
         """
         from lamina.data.show import show_samples
 
@@ -324,6 +324,8 @@ class BlockDataLoaders(DataLoaders):
 
     def export_config(self) -> dict[str, Any]:
         """The inference pipeline as JSON: blocks, type/item/batch transforms, vocab, n_inp."""
+        # A block of the user's own that is not registered is recorded without a name; the
+        # loaded pipeline then collates that data set by default.
         blocks = [
             {"name": registered_name("block", block), "args": block.config()}
             for block in self.datasets.blocks

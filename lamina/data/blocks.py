@@ -1,7 +1,7 @@
 """Blocks: what each element of a sample is, how to build it, batch it, show it, and learn it.
 
 A block names the element's *kind*, the *type transforms* that turn a raw value (a path, a
-label, a text) into the element (a tensor, an index), the item and batch transforms it needs by
+label, a document) into the element (a tensor, an index), the item and batch transforms it needs by
 default, how its elements are collated into a batch, and, for targets, the loss, activation and
 metrics that suit it. The data layer sits below the losses and metrics, so a block only *names*
 them; the training layer looks them up.
@@ -123,7 +123,7 @@ class TransformBlock:
     `TransformBlock(kind="regression", type_tfms=[ToFloatTarget()])`.
 
     Attributes:
-        kind: the string that travels beside the element ("image", "category", ...).
+        kind: the string that travels beside the element ("category", "regression", ...).
         lazy: type transforms run when the item is read (True) or when the data set is built.
         loss_name, loss_kwargs: a registered loss (`lamina.train.losses`) suiting this target.
         activation: "softmax", "sigmoid" or None: turns model outputs into predictions.
@@ -169,8 +169,8 @@ class TransformBlock:
     def type_tfms_for(self, item_tfms: Sequence[Transform], kinds: Kinds) -> list[Transform]:
         """The type transforms for a data set with these item transforms and element kinds.
 
-        Override to tune how an element is read from what follows (an image block decodes at the
-        size the item transforms ask for); the default is `type_tfms()`.
+        Override to tune how an element is read from what follows (a block of files may decode at
+        the size the item transforms ask for); the default is `type_tfms()`.
         """
         return self.type_tfms()
 
@@ -201,7 +201,7 @@ class TransformBlock:
 
         `settings` holds the loader settings `DataBlock.dataloaders` was given (bs, shuffle,
         drop_last, device, seed, batch_tfms, ...). A data set that is not read item by item (a
-        stream of text cut into windows) returns its own iterable of batches here.
+        stream cut into windows) returns its own iterable of batches here.
         """
         return None
 

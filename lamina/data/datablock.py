@@ -58,10 +58,10 @@ class DataBlock:
     """How to find items, split them, label them and turn them into batches.
 
     Args:
-        blocks: one block per element of a sample, inputs first, e.g.
-            `(ImageBlock(), CategoryBlock())`.
-        get_items: `source -> items`, e.g. `get_image_files`; None: the source is the items (a
-            DataFrame gives its rows as dicts).
+        blocks: one block per element of a sample, inputs first, e.g. an application's input
+            block and `CategoryBlock()`.
+        get_items: `source -> items`, e.g. `FileGetter([".txt"])`; None: the source is the
+            items (a DataFrame gives its rows as dicts).
         get_x, get_y: `item -> raw value` for the inputs and the targets (one function, or one
             per element); None passes the item itself.
         splitter: `items -> (train_idx, valid_idx)`; default `RandomSplitter(0.2)`.
@@ -70,10 +70,10 @@ class DataBlock:
 
     Example:
         >>> dblock = DataBlock(
-        ...     blocks=(ImageBlock(), CategoryBlock()), get_items=get_image_files,
-        ...     get_y=parent_label, splitter=RandomSplitter(0.2, seed=42), item_tfms=Resize(64))
-        >>> dls = dblock.dataloaders("data/pets", bs=32)
-        >>> dblock.summary("data/pets")
+        ...     blocks=(SequenceBlock(), CategoryBlock()), get_items=FileGetter([".txt"]),
+        ...     get_y=parent_label, splitter=RandomSplitter(0.2, seed=42))
+        >>> dls = dblock.dataloaders("data/signals", bs=32)
+        >>> dblock.summary("data/signals")
     """
 
     def __init__(
@@ -159,10 +159,10 @@ class DataBlock:
         return train, valid
 
     def datasets(self, source: Any, skip_bad_items: bool = False) -> Datasets:
-        """The training and validation data sets (labels encoded; images read lazily).
+        """The training and validation data sets (labels encoded; lazy elements read later).
 
         Args:
-            skip_bad_items: check each image now and leave out unreadable ones (listed in
+            skip_bad_items: check each lazy element now and leave out unreadable ones (listed in
                 `.skipped`) instead of failing when the item is read.
         """
         return self._datasets(source, self.item_tfms, skip_bad_items)
@@ -205,10 +205,10 @@ class DataBlock:
         (`TransformBlock.collate`); otherwise batches come from a `BlockDataLoader`.
 
         Args:
-            fuse_augment: let the blocks fold batch augmentation into the item stage (for
-                images: the batch warp into the item resize, one resampling per image in the
-                workers). "auto" folds where the blocks judge it pays on `device`; True always
-                (a `ValueError` says why when it cannot); False (default) never. See
+            fuse_augment: let the blocks fold batch augmentation into the item stage (one
+                application folds its batch warp into its item resize, in the workers). "auto"
+                folds where the blocks judge it pays on `device`; True always (a `ValueError`
+                says why when it cannot); False (default) never. See
                 `TransformBlock.arrange_tfms`.
         """
         device = torch.device(device) if device is not None else default_device()

@@ -95,12 +95,12 @@ class FileGetter:
 
 
 def parent_label(item: str | os.PathLike) -> str:
-    """The name of the folder holding `item`: `.../train/cat/1.jpg` -> `"cat"`."""
+    """The name of the folder holding `item`: `.../train/spam/1.txt` -> `"spam"`."""
     return Path(item).parent.name
 
 
 def grandparent_label(item: str | os.PathLike) -> str:
-    """The name of the folder two levels up: `.../train/cat/1.jpg` -> `"train"`."""
+    """The name of the folder two levels up: `.../train/spam/1.txt` -> `"train"`."""
     return Path(item).parent.parent.name
 
 
@@ -108,13 +108,13 @@ class RegexLabeller:
     """The first group of `pattern` found in an item's file name (or whole path).
 
     Args:
-        pattern: a regular expression with one group, e.g. `r"^([a-z_]+)_\\d+\\.jpg$"`.
+        pattern: a regular expression with one group, e.g. `r"^([a-z_]+)_\\d+\\.txt$"`.
         match: require the pattern to match from the start (`re.match`) instead of anywhere.
         on: `"name"` to search the file name, `"path"` the whole path.
 
     Example:
-        >>> RegexLabeller(r"^(.*)_\\d+\\.jpg$")("images/great_pyrenees_12.jpg")
-        'great_pyrenees'
+        >>> RegexLabeller(r"^(.*)_\\d+\\.txt$")("reviews/very_good_12.txt")
+        'very_good'
     """
 
     def __init__(self, pattern: str, match: bool = False, on: str = "name") -> None:
@@ -155,8 +155,8 @@ class ColReader:
         label_delim: split each value on this string into a list of labels (multi-label).
 
     Example:
-        >>> ColReader("fname", pref="images/")({"fname": "a.jpg", "label": "cat"})
-        'images/a.jpg'
+        >>> ColReader("fname", pref="files/")({"fname": "a.txt", "label": "spam"})
+        'files/a.txt'
     """
 
     def __init__(

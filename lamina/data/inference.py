@@ -8,7 +8,7 @@ from typing import Any
 import torch
 
 from lamina.core.device import default_device, to_device
-from lamina.core.registry import lookup
+from lamina.core.registry import from_entry
 from lamina.data.block_loader import DATA_FORMAT, DATA_FORMAT_VERSION, collate_for
 from lamina.data.blocks import TransformBlock
 from lamina.data.item_dataset import ItemDataset
@@ -17,23 +17,21 @@ from lamina.data.transform import Pipeline, Transform, transform_from_config
 
 def block_from_config(item: dict[str, Any]) -> TransformBlock:
     """Rebuild a block from `{"name": registered name, "args": config}` (no code is run)."""
-    if not isinstance(item, dict) or not isinstance(item.get("name"), str):
-        raise ValueError(f"a block entry must be {{'name': ..., 'args': ...}}, got {item!r}")
-    block = lookup("block", item["name"])(**item.get("args", {}))
+    block = from_entry("block", item)
     if not isinstance(block, TransformBlock):
-        raise ValueError(f"{item['name']!r} is not registered as a TransformBlock")
+        raise ValueError(f"{item['name']!r} is registered as a block but is not a TransformBlock")
     return block
 
 
 class InferencePipeline:
     """Preprocessing rebuilt from `BlockDataLoaders.export_config()`: raw inputs -> a batch.
 
-    Inputs are what the getters produced during training: an image path, a PIL image or an array
-    for an image block (a tuple of them when there are several inputs).
+    Inputs are what the getters produced during training: a path, a value in memory (a tuple of
+    them when there are several inputs).
 
     Example:
         >>> pipe = InferencePipeline.from_config(dls.export_config())
-        >>> (xb,) = pipe.batch(["cat.jpg"])        # (1, C, H, W) on the device, normalized
+        >>> (xb,) = pipe.batch(["item_1.txt"])    # a batch of one, on the device
         >>> pipe.decode_target(torch.tensor(2))    # index -> label
     """
 
@@ -93,7 +91,7 @@ class InferencePipeline:
         return self.batch_tfms(batch, self.kinds[: self.n_inp], 1)
 
     def one(self, item: Any) -> tuple[torch.Tensor, ...]:
-        """One raw input (a path, PIL image or array) -> a batch of one."""
+        """One raw input (a path or a value in memory) -> a batch of one."""
         return self.batch([item])
 
     def decode_target(self, value: Any, element: int | None = None) -> Any:

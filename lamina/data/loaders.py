@@ -69,7 +69,7 @@ class Loaders(Protocol):
     def test_dl(
         self, items: Any, with_labels: bool | None = None, bs: int | None = None
     ) -> Iterable:
-        """Batches of new raw items (paths, rows, texts...) prepared as the validation set is."""
+        """Batches of new raw items (paths, rows, documents...), prepared as validation is."""
         ...
 
     def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:

@@ -80,3 +80,26 @@ def show_samples(
             ax.axis("off")
     fig.tight_layout()
     return fig
+
+
+def frame_figure(frame: Any, max_width: int = 24) -> Figure:
+    """A pandas DataFrame drawn as a grid of cells (values cut to `max_width` characters);
+    returns the matplotlib figure, so rows show in a notebook like any other batch."""
+    from matplotlib.figure import Figure
+
+    prepare_notebook_display()
+    cells = [[_cut(value, max_width) for value in row] for row in frame.itertuples(index=False)]
+    columns = [_cut(name, max_width) for name in frame.columns]
+    fig = Figure(figsize=(max(4.0, 1.3 * len(columns)), 0.35 * (len(cells) + 1) + 0.3))
+    ax = fig.subplots()
+    ax.axis("off")
+    grid = ax.table(cellText=cells or None, colLabels=columns, loc="center", cellLoc="left")
+    grid.auto_set_font_size(False)
+    grid.set_fontsize(9)
+    fig.tight_layout()
+    return fig
+
+
+def _cut(value: Any, width: int) -> str:
+    text = f"{value:.4g}" if isinstance(value, float) else str(value)
+    return text if len(text) <= width else text[: width - 1] + "…"

@@ -46,7 +46,7 @@ class RandomSplitter:
 
 
 class GrandparentSplitter:
-    """Split files by the name of their grandparent folder: `train/cat/1.jpg`, `valid/dog/2.jpg`.
+    """Split files by the name of their grandparent folder: `train/spam/1.txt`, `valid/ham/2.txt`.
 
     Items under neither folder go to neither split.
     """

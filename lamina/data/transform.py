@@ -1,10 +1,10 @@
 """The transform protocol shared by item and batch transforms.
 
-Samples are tuples such as `(image, label)`. Beside each sample travels a tuple of *kinds*, one
-per element (`"image"`, `"mask"`, `"points"`, `"category"`, `"multicategory"`, `"regression"`,
-...), set by the blocks. A transform looks at the kind to decide what to do with each element
-(an image is resized bilinearly, its mask by nearest neighbour, its points are rescaled, its label
-is left alone), so type information stays beside plain tensors, never inside them.
+Samples are tuples such as `(input, label)`. Beside each sample travels a tuple of *kinds*, one
+per element (`"category"`, `"multicategory"`, `"regression"`, and whatever kinds the
+applications' blocks add), set by the blocks. A transform looks at the kind to decide what to do
+with each element (a resize handles the input and what moves with it, and leaves the label
+alone), so type information stays beside plain tensors, never inside them.
 
 A transform is described by its registered name and `config()`, a JSON-able dict of constructor
 arguments, so a pipeline can be exported and rebuilt without pickle: `type(t)(**t.config())`.
@@ -15,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from lamina.core.registry import lookup, registered_name
+from lamina.core.registry import from_entry, to_entry
 
 Kinds = tuple[str, ...]
 
@@ -103,19 +103,13 @@ class Pipeline:
 
 
 def transform_to_config(tfm: Transform) -> dict[str, Any]:
-    """`{"name": ..., "args": ...}` for a registered transform."""
-    name = registered_name("transform", tfm)
-    if name is None:
-        raise ValueError(
-            f"{type(tfm).__name__} is not registered, so it cannot be exported; decorate it "
-            "with @register('transform')"
-        )
-    return {"name": name, "args": tfm.config()}
+    """`{"name": ..., "args": ...}` for a registered transform (see `lamina.core.registry`)."""
+    return to_entry("transform", tfm)
 
 
 def transform_from_config(item: dict[str, Any]) -> Transform:
     """Rebuild one transform described by `transform_to_config`."""
-    if not isinstance(item, dict) or "name" not in item:
-        raise ValueError(f"a transform entry must be {{'name': ..., 'args': ...}}, got {item!r}")
-    cls = lookup("transform", item["name"])
-    return cls(**item.get("args", {}))
+    tfm = from_entry("transform", item)
+    if not isinstance(tfm, Transform):
+        raise ValueError(f"{item['name']!r} is registered as a transform but is not a Transform")
+    return tfm

@@ -1,20 +1,64 @@
-"""`Vocab`: the sorted, stable list of labels a categorical target is encoded against."""
+"""`Vocab`: the sorted, stable list of labels a categorical value is encoded against.
+
+One ordering serves every application (`label_sort_key`): numbers first, ascending (bools as 0
+and 1), then strings in code-point order. The same labels therefore give the same vocabulary
+whatever order they were seen in, and the same indices in every application.
+"""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
 
 _JSON_SCALARS = (str, int, float, bool)
 
 
-def _sort_key(label: Any) -> tuple[str, Any]:
-    # Group by type name first so mixed labels (rare, but e.g. 1 and "1") still sort stably.
-    return (type(label).__name__, label)
+def label_sort_key(label: Any) -> tuple[int, float, str]:
+    """The vocabulary order: numbers ascending, then strings, then anything else by repr."""
+    if isinstance(label, (bool, int, float)):
+        return (0, label, "")
+    if isinstance(label, str):
+        return (1, 0, label)
+    return (2, 0, repr(label))
+
+
+def json_scalar(value: Any) -> Any:
+    """`value` as a JSON-native scalar; integral floats become ints so that 3.0 and 3 agree."""
+    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
+        value = value.item()  # NumPy scalars
+    if isinstance(value, (bool, int, str)):
+        return value
+    if isinstance(value, float):
+        return int(value) if value.is_integer() else value
+    return str(value)
+
+
+def lookup_values(values: Any) -> Any:
+    """`values` as a pandas Series whose elements hash like the JSON keys of a vocabulary
+    (categoricals as objects, datetimes as their text)."""
+    import pandas as pd
+
+    series = values if isinstance(values, pd.Series) else pd.Series(list(values), dtype=object)
+    if isinstance(series.dtype, pd.CategoricalDtype):
+        return series.astype(object)
+    if pd.api.types.is_datetime64_any_dtype(series):
+        return series.astype(str).where(series.notna())
+    return series
+
+
+def distinct_labels(values: Any) -> list[Any]:
+    """The distinct non-missing `values` as JSON scalars, in vocabulary order."""
+    series = lookup_values(values)
+    keys = {json_scalar(value) for value in series.dropna().unique()}
+    return sorted(keys, key=label_sort_key)
 
 
 def _plain(label: Any) -> Any:
-    """NumPy scalars (e.g. from a DataFrame column) as plain Python values."""
+    """NumPy scalars (e.g. from a pandas Series) as plain Python values."""
     if hasattr(label, "item") and getattr(label, "ndim", None) == 0:
         return label.item()
     return label
@@ -23,9 +67,10 @@ def _plain(label: Any) -> Any:
 class Vocab:
     """An ordered list of distinct labels and the index of each.
 
-    The order is sorted (numbers numerically, strings alphabetically), so the same labels always
-    give the same vocab whatever order they were seen in. Labels must be JSON scalars (str, int,
-    float or bool) so the vocab is stored as JSON with anything exported.
+    `from_labels` sorts in the shared vocabulary order (`label_sort_key`: numbers ascending,
+    then strings), so the same labels always give the same vocab whatever order they came in.
+    Labels must be JSON scalars (str, int, float or bool) so the vocab is stored as JSON with
+    anything exported.
 
     Example:
         >>> vocab = Vocab.from_labels(["dog", "cat", "dog"])
@@ -42,16 +87,29 @@ class Vocab:
                     f"({type(label).__name__})"
                 )
         if len(set(labels)) != len(labels):
-            seen: set[Any] = set()
-            duplicates = sorted({x for x in labels if x in seen or seen.add(x)}, key=_sort_key)
+            counts = Counter(labels)
+            duplicates = sorted((x for x, n in counts.items() if n > 1), key=label_sort_key)
             raise ValueError(f"vocab labels must be distinct; repeated: {duplicates}")
-        self.items: list[Any] = sorted(labels, key=_sort_key) if sort else labels
+        self.items: list[Any] = sorted(labels, key=label_sort_key) if sort else labels
         self.o2i: dict[Any, int] = {label: index for index, label in enumerate(self.items)}
 
     @classmethod
     def from_labels(cls, labels: Iterable[Any]) -> Vocab:
         """The sorted distinct values of `labels`."""
         return cls(set(labels), sort=True)
+
+    @classmethod
+    def from_values(cls, values: Any) -> Vocab:
+        """The distinct non-missing `values` (any iterable, a pandas Series is fastest) as JSON
+        scalars, sorted: what tables and ratings index their columns with."""
+        return cls(distinct_labels(values))
+
+    def indices(self, values: Any, unknown: int = -1) -> np.ndarray:
+        """int64 positions of many `values` at once; `unknown` where a value is absent."""
+        import numpy as np
+
+        codes = lookup_values(values).map(self.o2i)
+        return np.array(codes.fillna(unknown).to_numpy(dtype=np.int64))  # a writable copy
 
     def index(self, label: Any) -> int:
         """Position of `label`; a `KeyError` naming it (and a few known labels) if absent."""

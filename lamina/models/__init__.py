@@ -13,7 +13,15 @@ from lamina.models.body import (
     create_vision_model,
 )
 from lamina.models.channels import adapt_input_channels
-from lamina.models.layers import AdaptiveConcatPool2d, ConvNormAct, Flatten, SigmoidRange, init_cnn
+from lamina.models.layers import (
+    AdaptiveConcatPool2d,
+    ConvNormAct,
+    Flatten,
+    SigmoidRange,
+    emb_sz_rule,
+    init_cnn,
+    sigmoid_range,
+)
 from lamina.models.pretrained import load_weights
 from lamina.models.probe import num_features
 from lamina.models.registry import build_model, model_names
@@ -43,6 +51,7 @@ __all__ = [
     "create_unet_model",
     "create_vision_model",
     "default_split",
+    "emb_sz_rule",
     "icnr_",
     "init_cnn",
     "load_weights",
@@ -53,6 +62,7 @@ __all__ = [
     "resnet18",
     "resnet34",
     "resnet50",
+    "sigmoid_range",
     "simple_cnn",
     "unet_split",
     "xresnet18",

@@ -86,6 +86,20 @@ class Flatten(nn.Module):
         return x.reshape(x.shape[0], -1)
 
 
+def emb_sz_rule(n_cat: int) -> int:
+    """Embedding width for a vocabulary of `n_cat` values: `min(600, round(1.6 * n_cat**0.56))`.
+
+    The rule grows slower than the vocabulary (a 2-value column gets 2 dimensions, a 100-value
+    one 21, a 10,000-value one 278) and caps at 600.
+    """
+    return min(600, round(1.6 * n_cat**0.56))
+
+
+def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
+    """Squash `x` into `(low, high)` with a sigmoid."""
+    return torch.sigmoid(x) * (high - low) + low
+
+
 class SigmoidRange(nn.Module):
     """Squash any input into the open interval (low, high) with a scaled sigmoid; shape kept."""
 
@@ -96,7 +110,7 @@ class SigmoidRange(nn.Module):
         self.low, self.high = float(low), float(high)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(x) * (self.high - self.low) + self.low
+        return sigmoid_range(x, self.low, self.high)
 
     def extra_repr(self) -> str:
         return f"low={self.low}, high={self.high}"

@@ -8,6 +8,8 @@ from contextlib import contextmanager
 import torch
 from torch import nn
 
+from lamina.core.modules import eval_mode
+
 
 def first_conv(model: nn.Module) -> nn.Conv2d | None:
     """The first `nn.Conv2d` in `model.modules()` order (the input conv for usual CNNs)."""
@@ -30,14 +32,8 @@ def evaluating(model: nn.Module) -> Iterator[nn.Module]:
 
     A dummy forward must neither update BatchNorm statistics nor fail on a batch of one.
     """
-    modes = [(module, module.training) for module in model.modules()]
-    model.eval()
-    try:
-        with torch.no_grad():
-            yield model
-    finally:
-        for module, training in modes:
-            module.training = training
+    with eval_mode(model), torch.no_grad():
+        yield model
 
 
 def dummy_input(model: nn.Module, size: Sequence[int], n_in: int | None = None) -> torch.Tensor:

@@ -7,20 +7,21 @@ Example:
     >>> learn.fit_one_cycle(5, 1e-2)
 """
 
+from lamina.models.layers import emb_sz_rule, sigmoid_range
 from lamina.tabular.builtin import load_penguins
 from lamina.tabular.columns import add_datepart, cont_cat_split
 from lamina.tabular.datablock import TabularBlock
 from lamina.tabular.importance import permutation_importance
 from lamina.tabular.learner import TabularLearner, build_tabular_learner, tabular_learner
 from lamina.tabular.loaders import TabularDataLoaders
-from lamina.tabular.model import TabularModel, emb_sz_rule, sigmoid_range
+from lamina.tabular.model import TabularModel
 from lamina.tabular.processor import TabularProcessor, infer_y_block
-from lamina.tabular.procs import Categorify, FillMissing, Normalize, TabularProc
+from lamina.tabular.procs import Categorify, FillMissing, Standardize, TabularProc
 
 __all__ = [
     "Categorify",
     "FillMissing",
-    "Normalize",
+    "Standardize",
     "TabularBlock",
     "TabularDataLoaders",
     "TabularLearner",

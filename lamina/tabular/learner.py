@@ -7,9 +7,12 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from lamina.core.modules import eval_mode
 from lamina.core.registry import register
+from lamina.models import build_model, load_weights
+from lamina.models.layers import emb_sz_rule
 from lamina.tabular.loaders import TabularDataLoaders
-from lamina.tabular.model import TabularModel, emb_sz_rule
+from lamina.tabular.model import TabularModel
 from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
@@ -18,6 +21,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_LAYERS = (200, 100)
+MODEL_NAME = "tabular_mlp"  # the registered architecture
 
 
 class TabularLearner(Learner):
@@ -33,13 +37,9 @@ class TabularLearner(Learner):
         classification unless `raw`."""
         device = self.dls.device
         self.model.to(device)
-        was_training = self.model.training
-        self.model.eval()
-        try:
-            chunks = [self.model(x_cat[i : i + 4096].to(device), x_cont[i : i + 4096].to(device))
+        with eval_mode(self.model) as model:
+            chunks = [model(x_cat[i : i + 4096].to(device), x_cont[i : i + 4096].to(device))
                       for i in range(0, len(x_cat), 4096)]  # fmt: skip
-        finally:
-            self.model.train(was_training)
         out = torch.cat(chunks).float().cpu()
         if raw or self.dls.processor.y_block != "category":
             return out
@@ -136,12 +136,13 @@ def tabular_learner(
         "embed_p": embed_p,
         "y_range": None if y_range is None else list(y_range),
     }
-    model = TabularModel(**arch)
+    model = build_model(MODEL_NAME, **arch)
     if processor.y_block == "regression":
         _start_at_mean(model, dls)
     learner_kwargs.setdefault("loss_func", default_loss_for(dls))
     learn = TabularLearner(dls, model, metrics=metrics, **learner_kwargs)
-    learn.export_spec = {"app": "tabular", "arch": arch, "processor": processor.state_dict()}
+    learn.export_spec = {"app": "tabular", "model_name": MODEL_NAME, "arch": arch,
+                         "processor": processor.config()}  # fmt: skip
     return learn
 
 
@@ -151,12 +152,12 @@ def build_tabular_learner(
 ) -> TabularLearner:
     """Rebuild an exported tabular learner (for `lamina.load_learner`): procs from JSON state,
     the model from its recorded arguments and the weights."""
-    processor = TabularProcessor.from_state(spec["processor"])
-    model = TabularModel(**spec["arch"])
+    processor = TabularProcessor.from_config(spec["processor"])
+    model = build_model(spec.get("model_name", MODEL_NAME), **spec["arch"])
     try:
-        model.load_state_dict(model_tensors)
-    except RuntimeError as error:
-        raise ValueError(f"the exported weights do not fit the tabular model: {error}") from error
+        load_weights(model, model_tensors)
+    except ValueError as error:
+        raise ValueError(f"the exported weights do not fit the tabular model: {error}") from None
     dls = TabularDataLoaders((), None, processor, device)
     learn = TabularLearner(dls, model, loss_func=default_loss_for(dls), precision="float32")
     learn.export_spec = spec

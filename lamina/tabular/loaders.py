@@ -10,22 +10,16 @@ import numpy as np
 import torch
 
 from lamina.core.device import default_device
-from lamina.data.loaders import DataLoaders
+from lamina.data.loaders import DataLoaders, TargetInfo
+from lamina.data.show import frame_figure
+from lamina.data.splitters import RandomSplitter
 from lamina.data.tensor_batches import TensorBatches
 from lamina.tabular.columns import cont_cat_split
 from lamina.tabular.processor import DEFAULT_PROCS, TabularProcessor
 
 if TYPE_CHECKING:
     import pandas as pd
-
-
-def random_split(n: int, valid_pct: float, seed: int | None) -> tuple[np.ndarray, np.ndarray]:
-    """Row positions `(train_idx, valid_idx)`, a random `valid_pct` of them for validation."""
-    if not 0 < valid_pct < 1:
-        raise ValueError(f"valid_pct must be in (0, 1), got {valid_pct!r}")
-    order = np.random.default_rng(seed).permutation(n)
-    n_valid = max(1, round(n * valid_pct))
-    return np.sort(order[n_valid:]), np.sort(order[:n_valid])
+    from matplotlib.figure import Figure
 
 
 def _split(
@@ -44,7 +38,8 @@ def _split(
         valid_idx = np.unique(np.asarray(valid_idx, dtype=np.int64))
         train_idx = np.setdiff1d(np.arange(n), valid_idx)
     else:
-        return random_split(n, valid_pct, seed)
+        splits = RandomSplitter(valid_pct, seed=seed)(range(n))
+        return np.asarray(splits[0], dtype=np.int64), np.asarray(splits[1], dtype=np.int64)
     if len(valid_idx) and (valid_idx.min() < 0 or valid_idx.max() >= n):
         raise ValueError(f"valid_idx must be row positions in [0, {n}), got {valid_idx.tolist()}")
     if len(train_idx) == 0:
@@ -67,7 +62,14 @@ class TabularDataLoaders(DataLoaders):
         processor: TabularProcessor,
         device: torch.device | str | None = None,
     ) -> None:
-        super().__init__(train, valid, device=device, n_inp=2)
+        category = processor.y_block == "category"
+        target = TargetInfo(
+            loss_name="cross_entropy_flat" if category else "mse_flat",
+            activation="softmax" if category else None,
+            c=processor.n_out if processor.y_names else None,
+            vocab=list(processor.y_vocab) if category else None,
+        )
+        super().__init__(train, valid, device=device, n_inp=2, target=target)
         self.processor = processor
 
     @classmethod
@@ -98,7 +100,7 @@ class TabularDataLoaders(DataLoaders):
 
         Example:
             >>> dls = TabularDataLoaders.from_df(df, y_names="income", cat_names=["sex"],
-            ...     cont_names=["age"], procs=[Categorify, FillMissing, Normalize])
+            ...     cont_names=["age"], procs=[Categorify, FillMissing, Standardize])
             >>> learn = tabular_learner(dls, metrics="accuracy")
             >>> learn.fit_one_cycle(3, 1e-2)
         """
@@ -134,44 +136,42 @@ class TabularDataLoaders(DataLoaders):
         return cls.from_df(pd.read_csv(path), y_names, **kwargs)
 
     @property
-    def loss_name(self) -> str:
-        """The registered loss the target calls for: cross-entropy for a category, else MSE."""
-        return "cross_entropy_flat" if self.processor.y_block == "category" else "mse_flat"
-
-    @property
-    def loss_kwargs(self) -> dict[str, Any]:
-        """Arguments of that loss (none)."""
-        return {}
-
-    @property
     def bs(self) -> int:
         """The training batch size."""
         return getattr(self.train, "bs", 64)
 
-    def test_dl(self, df: pd.DataFrame, with_labels: bool | None = None) -> TensorBatches:
+    def test_dl(
+        self, items: pd.DataFrame, with_labels: bool | None = None, bs: int | None = None
+    ) -> TensorBatches:
         """Batches of new rows, preprocessed with the fitted procs (for `learn.get_preds`).
 
-        `with_labels` (default: when `df` has the target columns) adds the encoded targets.
+        `with_labels` (default: when the frame has the target columns) adds the encoded targets.
         """
         processor = self.processor
         if with_labels is None:
             with_labels = bool(processor.y_names) and all(
-                n in df.columns for n in processor.y_names
+                n in items.columns for n in processor.y_names
             )
-        tensors = processor.encode(df, with_y=with_labels)
-        return TensorBatches(*tensors, bs=self.bs * 2, device=self.device)
+        tensors = processor.encode(items, with_y=with_labels)
+        return TensorBatches(*tensors, bs=bs or self.bs * 2, device=self.device)
 
-    def show_batch(self, max_n: int = 10, ds_idx: int = 0, show: bool = True) -> pd.DataFrame:
-        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame;
-        printed unless `show=False`."""
+    def batch_frame(self, max_n: int = 10, ds_idx: int = 0) -> pd.DataFrame:
+        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame."""
         x_cat, x_cont, *y = [t.cpu() for t in self.one_batch(ds_idx)]
         x_cat, x_cont = x_cat[:max_n], x_cont[:max_n]
         frame = self.processor.decode_inputs(x_cat, x_cont)
         if y:
             frame = _with_targets(frame, self.processor, y[0][:max_n])
-        if show:
-            print(frame.to_string(index=False))
         return frame
+
+    def show_batch(self, max_n: int = 10, ncols: int = 3, ds_idx: int = 0) -> Figure:
+        """Decoded rows of one batch drawn as a table; returns the matplotlib figure (the rows
+        themselves: `batch_frame`). `ncols` is accepted for the common signature and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx))
+
+    def export_config(self) -> dict[str, Any]:
+        """The fitted preprocessing as JSON (lamina's state protocol)."""
+        return self.processor.config()
 
 
 def _with_targets(frame: pd.DataFrame, processor: TabularProcessor, y: torch.Tensor) -> Any:

@@ -7,21 +7,11 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-
-def emb_sz_rule(n_cat: int) -> int:
-    """Embedding width for a vocabulary of `n_cat` values: `min(600, round(1.6 * n_cat**0.56))`.
-
-    The rule grows slower than the vocabulary (a 2-value column gets 2 dimensions, a 100-value
-    one 21, a 10,000-value one 278) and caps at 600.
-    """
-    return min(600, round(1.6 * n_cat**0.56))
+from lamina.core.registry import register
+from lamina.models.layers import sigmoid_range
 
 
-def sigmoid_range(x: torch.Tensor, low: float, high: float) -> torch.Tensor:
-    """Squash `x` into `(low, high)` with a sigmoid."""
-    return torch.sigmoid(x) * (high - low) + low
-
-
+@register("model", "tabular_mlp")
 class TabularModel(nn.Module):
     """An MLP over entity embeddings of categorical columns and continuous columns.
 

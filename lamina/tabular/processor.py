@@ -12,22 +12,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from lamina.core.registry import lookup
-from lamina.tabular.procs import (
-    Categorify,
-    FillMissing,
-    Normalize,
-    TabularProc,
-    lookup_series,
-    sorted_keys,
-)
+from lamina.core.registry import from_entry, to_entry
+from lamina.data.vocab import distinct_labels, lookup_values
+from lamina.tabular.procs import Categorify, FillMissing, Standardize, TabularProc
 
 if TYPE_CHECKING:
     import pandas as pd
 
 Y_BLOCKS = ("category", "regression")
 MAX_INT_CLASSES = 100  # integer targets with more distinct values than this are regression
-DEFAULT_PROCS = (Categorify, FillMissing, Normalize)
+DEFAULT_PROCS = (Categorify, FillMissing, Standardize)
 
 
 def infer_y_block(df: pd.DataFrame, y_names: Sequence[str]) -> str:
@@ -65,7 +59,14 @@ def _as_proc(proc: Any) -> TabularProc:
         return proc()
     if isinstance(proc, TabularProc):
         return proc
-    raise ValueError(f"procs must be TabularProc classes or instances, got {proc!r}")
+    name = getattr(proc, "__name__", type(proc).__name__)
+    hint = ""
+    if name == "Normalize":
+        # A port of `procs=[Categorify, FillMissing, Normalize]` that picked up the image
+        # transform (e.g. through a star import) must fail loudly, not normalize nothing.
+        hint = (" (Normalize is lamina's image batch transform; a table's continuous columns are"
+                " standardized by lamina.tabular.Standardize)")  # fmt: skip
+    raise ValueError(f"procs must be TabularProc classes or instances, got {proc!r}{hint}")
 
 
 def check_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
@@ -103,7 +104,7 @@ class TabularProcessor:
         cat_names: categorical input columns (embedded by the model).
         cont_names: continuous input columns.
         y_names: target column(s); none for inputs only.
-        procs: `TabularProc` classes or instances (default: Categorify, FillMissing, Normalize).
+        procs: `TabularProc` classes or instances (default: Categorify, FillMissing, Standardize).
         y_block: "category", "regression" or None to infer it (see `infer_y_block`).
 
     Example:
@@ -155,7 +156,7 @@ class TabularProcessor:
                     f"y_block='category' takes one target column, got {self.y_names}; "
                     "several columns are multi-target regression"
                 )
-            self.y_vocab = sorted_keys(lookup_series(df[self.y_names[0]]))
+            self.y_vocab = distinct_labels(df[self.y_names[0]])
         train = df if train_idx is None else df.iloc[np.asarray(train_idx, dtype=np.int64)]
         check_columns(train, [])
         _check_numeric(train, self.cont_names, "continuous")
@@ -240,9 +241,9 @@ class TabularProcessor:
         if self.y_block == "regression":
             return torch.from_numpy(np.array(df[self.y_names].to_numpy(dtype=np.float32)))
         index = {key: i for i, key in enumerate(self.y_vocab)}
-        codes = lookup_series(df[self.y_names[0]]).map(index)
+        codes = lookup_values(df[self.y_names[0]]).map(index)
         if codes.isna().any():
-            unknown = sorted_keys(df[self.y_names[0]][codes.isna()])[:5]
+            unknown = distinct_labels(df[self.y_names[0]][codes.isna()])[:5]
             raise ValueError(
                 f"target {self.y_names[0]!r} has values never seen when fitting: {unknown}; "
                 f"known classes: {self.y_vocab}"
@@ -272,7 +273,7 @@ class TabularProcessor:
         import pandas as pd
 
         columns: dict[str, Any] = {}
-        categorify, normalize = self.proc(Categorify), self.proc(Normalize)
+        categorify, normalize = self.proc(Categorify), self.proc(Standardize)
         for j, name in enumerate(self.all_cat_names):
             columns[name] = categorify.decode(name, x_cat[:, j].tolist())
         for j, name in enumerate(self.cont_names):
@@ -288,21 +289,23 @@ class TabularProcessor:
         return y.reshape(len(y), -1).tolist()
 
     # ----------------------------------------------------------------------------- state
-    def state_dict(self) -> dict[str, Any]:
-        """The fitted recipe as JSON-able data."""
+    def config(self) -> dict[str, Any]:
+        """The fitted recipe as JSON-able data (lamina's state protocol)."""
         return {
             "cat_names": self.cat_names,
             "cont_names": self.cont_names,
             "y_names": self.y_names,
             "y_block": self.y_block,
             "y_vocab": self.y_vocab,
-            "procs": [{"name": proc.name, "state": proc.state_dict()} for proc in self.procs],
+            "procs": [to_entry("tabular_proc", proc) for proc in self.procs],
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> TabularProcessor:
-        """Rebuild a fitted processor from `state_dict()`; proc names are looked up, not run."""
-        procs = [lookup("tabular_proc", item["name"]).from_state(item["state"])
+    def from_config(cls, state: dict[str, Any]) -> TabularProcessor:
+        """Rebuild a fitted processor from `config()`; proc names are looked up, not run."""
+        # Files exported before the state protocol name a proc's state "state", not "args".
+        procs = [from_entry("tabular_proc", {"name": item.get("name"),
+                                             "args": item.get("args", item.get("state"))})
                  for item in state["procs"]]  # fmt: skip
         processor = cls(state["cat_names"], state["cont_names"], state["y_names"], procs,
                         state["y_block"])  # fmt: skip

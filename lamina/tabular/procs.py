@@ -1,10 +1,11 @@
 """Tabular preprocessing steps: fitted on the training rows only, their state plain JSON.
 
 A proc is fitted once with `setup` on the training rows and then applied with `__call__` to any
-frame (training, validation, test, a single row to predict). Its whole state is a JSON-able dict
-(`state_dict`), saved with an exported learner and read back with `from_state`, so nothing is
-pickled. Procs run in their `order`, whatever order they are listed in: `FillMissing` first
-(its missing-indicator columns are categorical), then `Categorify`, then `Normalize`.
+frame (training, validation, test, a single row to predict). It follows lamina's state protocol
+(`lamina.core.registry`): its whole fitted state is the JSON that `config()` returns, saved with
+an exported learner and read back with `from_config`, so nothing is pickled. Procs run in their
+`order`, whatever order they are listed in: `FillMissing` first (its missing-indicator columns
+are categorical), then `Categorify`, then `Standardize`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import warnings
 from typing import TYPE_CHECKING, Any
 
 from lamina.core.registry import register
+from lamina.data.vocab import distinct_labels, lookup_values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -21,41 +23,11 @@ if TYPE_CHECKING:
 UNSEEN = "#na#"  # slot 0 of every category vocabulary: missing or unseen in training
 
 
-def json_scalar(value: Any) -> Any:
-    """`value` as a JSON-native scalar; integral floats become ints so that 3.0 and 3 agree."""
-    if hasattr(value, "item") and not isinstance(value, (str, bytes)):
-        value = value.item()  # NumPy scalars
-    if isinstance(value, (bool, int, str)):
-        return value
-    if isinstance(value, float):
-        return int(value) if value.is_integer() else value
-    return str(value)
-
-
-def sorted_keys(values: Any) -> list:
-    """Distinct non-missing `values` as JSON scalars, sorted (numbers before strings)."""
-    import pandas as pd
-
-    keys = {json_scalar(value) for value in pd.Series(values).dropna().unique()}
-    return sorted(keys, key=lambda key: (isinstance(key, str), key))
-
-
-def lookup_series(series: pd.Series) -> pd.Series:
-    """`series` in a form whose values hash like the JSON keys of a vocabulary."""
-    import pandas as pd
-
-    if isinstance(series.dtype, pd.CategoricalDtype):
-        return series.astype(object)
-    if pd.api.types.is_datetime64_any_dtype(series):
-        return series.astype(str).where(series.notna())
-    return series
-
-
 class TabularProc:
-    """Base class: a preprocessing step with JSON state. Subclasses set `order` and `name`."""
+    """Base class: a preprocessing step with JSON state. Subclasses set `order` and register
+    themselves with `@register("tabular_proc", name)`."""
 
     order: int = 0
-    name: str = ""
 
     def setup(self, df: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> None:
         """Fit on the training rows."""
@@ -71,13 +43,13 @@ class TabularProc:
         """Categorical columns this proc adds (FillMissing's indicators)."""
         return []
 
-    def state_dict(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         """The fitted state, as JSON-able data."""
         return {}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> TabularProc:
-        """Rebuild a fitted proc from `state_dict()`."""
+    def from_config(cls, state: dict[str, Any]) -> TabularProc:
+        """Rebuild a fitted proc from `config()`."""
         raise NotImplementedError
 
 
@@ -94,7 +66,7 @@ class FillMissing(TabularProc):
         fill_val: the constant for "constant".
     """
 
-    order, name = 10, "fill_missing"
+    order = 10
     STRATEGIES = ("median", "mode", "constant")
 
     def __init__(
@@ -139,7 +111,7 @@ class FillMissing(TabularProc):
     def added_cat_names(self) -> list[str]:
         return [f"{name}_na" for name in self.na_names]
 
-    def state_dict(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         return {
             "fill_strategy": self.fill_strategy,
             "add_col": self.add_col,
@@ -149,7 +121,7 @@ class FillMissing(TabularProc):
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> FillMissing:
+    def from_config(cls, state: dict[str, Any]) -> FillMissing:
         proc = cls(state["fill_strategy"], state["add_col"], state["fill_val"])
         proc.fill_values = {key: float(value) for key, value in state["fill_values"].items()}
         proc.na_names = list(state["na_names"])
@@ -165,7 +137,7 @@ class Categorify(TabularProc):
     value carries no information; it is kept, with a warning.
     """
 
-    order, name = 20, "categorify"
+    order = 20
 
     def __init__(self) -> None:
         self.vocabs: dict[str, list] = {}
@@ -173,7 +145,7 @@ class Categorify(TabularProc):
     def setup(self, df: pd.DataFrame, cat_names: list[str], cont_names: list[str]) -> None:
         self.vocabs = {}
         for name in cat_names:
-            keys = sorted_keys(lookup_series(df[name]))
+            keys = distinct_labels(df[name])
             if len(keys) == 1:
                 warnings.warn(
                     f"categorical column {name!r} has a single value ({keys[0]!r}) in the "
@@ -189,7 +161,7 @@ class Categorify(TabularProc):
     ) -> pd.DataFrame:
         for name in cat_names:
             index = {key: i for i, key in enumerate(self.vocabs[name][1:], start=1)}
-            codes = lookup_series(df[name]).map(index)
+            codes = lookup_values(df[name]).map(index)
             df[name] = codes.fillna(0).astype("int64")
         return df
 
@@ -198,24 +170,24 @@ class Categorify(TabularProc):
         vocab = self.vocabs[name]
         return [vocab[int(code)] for code in codes]
 
-    def state_dict(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         return {"vocabs": self.vocabs}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Categorify:
+    def from_config(cls, state: dict[str, Any]) -> Categorify:
         proc = cls()
         proc.vocabs = {key: list(value) for key, value in state["vocabs"].items()}
         return proc
 
 
 @register("tabular_proc", "normalize")
-class Normalize(TabularProc):
+class Standardize(TabularProc):
     """Standardizes continuous columns with the training rows' mean and standard deviation.
 
     A constant column (standard deviation 0) is only centred.
     """
 
-    order, name = 30, "normalize"
+    order = 30
 
     def __init__(self) -> None:
         self.means: dict[str, float] = {}
@@ -240,11 +212,11 @@ class Normalize(TabularProc):
         """Undo the standardization of column `name`."""
         return values * self.stds[name] + self.means[name]
 
-    def state_dict(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         return {"means": self.means, "stds": self.stds}
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> Normalize:
+    def from_config(cls, state: dict[str, Any]) -> Standardize:
         proc = cls()
         proc.means = {key: float(value) for key, value in state["means"].items()}
         proc.stds = {key: float(value) for key, value in state["stds"].items()}

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING
 import torch
 
 from lamina.core.files import load_tensors_json, save_tensors_json
-from lamina.core.ranks import barrier, is_main_process, unwrap_model
+from lamina.core.modules import unwrap_model
+from lamina.core.ranks import barrier, is_main_process
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.core.state import join_state, split_state
 

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from lamina.core.files import load_tensors_json, save_tensors_json
-from lamina.core.ranks import barrier, is_main_process, unwrap_model
+from lamina.core.modules import unwrap_model
+from lamina.core.ranks import barrier, is_main_process
 
 if TYPE_CHECKING:
     import torch

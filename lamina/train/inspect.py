@@ -9,6 +9,7 @@ import torch
 from torch import nn
 
 from lamina.core.device import detach_cpu
+from lamina.core.modules import eval_mode
 from lamina.train.callback import EVENTS, Callback, CancelValidate
 from lamina.train.loss_check import activation_for
 
@@ -103,17 +104,14 @@ def summary(learn: Learner) -> str:
 
     leaves = [m for m in learn.model.modules() if not list(m.children())]
     handles = [m.register_forward_hook(hook) for m in leaves]
-    was_training = learn.model.training
     try:
-        learn.model.eval()
         batch = learn.dls.one_batch()
         batch = batch if isinstance(batch, (tuple, list)) else (batch,)
-        with torch.no_grad():
-            learn.model(*batch[: getattr(learn.dls, "n_inp", 1)])
+        with eval_mode(learn.model) as model, torch.no_grad():
+            model(*batch[: learn.dls.n_inp])
     finally:
         for handle in handles:
             handle.remove()
-        learn.model.train(was_training)
     total = sum(p.numel() for p in learn.model.parameters())
     trainable = sum(p.numel() for p in learn.model.parameters() if p.requires_grad)
     lines = [

@@ -29,6 +29,7 @@ import torch
 from torch import nn
 
 from lamina.core.device import to_device
+from lamina.core.modules import eval_mode
 from lamina.core.registry import registered_name
 from lamina.data.inference import InferencePipeline
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
@@ -73,15 +74,8 @@ class VisionLearner(Learner):
         device = xb[0].device
         if next(model.parameters(), torch.empty(0, device=device)).device != device:
             model.to(device)
-        if not model.training:
+        with eval_mode(model):
             return model(*xb)
-        # Switching modes walks every submodule (about as long as a small model's forward pass),
-        # so a model already in eval mode (as loaded learners are) is left as it is.
-        model.eval()
-        try:
-            return model(*xb)
-        finally:
-            model.train()
 
     def _decode(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor, torch.Tensor]:
         loss = self.loss_func

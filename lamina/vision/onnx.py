@@ -23,10 +23,11 @@ import torch
 from torch import nn
 
 from lamina.core.files import atomic_path
+from lamina.core.modules import unwrap_model
 
 
 def _model(learn: Any) -> nn.Module:
-    return getattr(learn.model, "_orig_mod", learn.model)  # unwrap torch.compile
+    return unwrap_model(learn.model)
 
 
 def _example(learn: Any, example: torch.Tensor | None) -> torch.Tensor:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import torch
 
 from lamina.core.device import to_device
+from lamina.core.modules import eval_mode
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.data.show import show_sample
 
@@ -43,13 +44,8 @@ def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.
     target: class indices, 0/1 labels or values shaped like the target (eval mode, no grad)."""
     n_inp = getattr(learn.dls, "n_inp", 1)
     device = next(learn.model.parameters()).device
-    was_training = learn.model.training
-    learn.model.eval()
-    try:
-        with torch.no_grad():
-            raw = learn.model(*(x.to(device) for x in batch[:n_inp]))
-    finally:
-        learn.model.train(was_training)
+    with eval_mode(learn.model) as model, torch.no_grad():
+        raw = model(*(x.to(device) for x in batch[:n_inp]))
     target = batch[n_inp] if len(batch) > n_inp else None
     loss_func = learn.loss_func if learn.loss_func is not None else default_loss_for(learn.dls)
     decodes = getattr(loss_func, "decodes", None)

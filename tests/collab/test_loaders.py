@@ -83,11 +83,16 @@ def test_bad_input_is_refused_clearly(frame: pd.DataFrame, kwargs: dict, message
         CollabDataLoaders.from_df(frame, **kwargs)
 
 
-def test_show_batch_decodes(ratings: pd.DataFrame, capsys: pytest.CaptureFixture) -> None:
+def test_batch_frame_decodes_and_show_batch_draws(ratings: pd.DataFrame) -> None:
+    from matplotlib.figure import Figure
+
     dls = CollabDataLoaders.from_df(ratings, seed=0, device="cpu")
-    frame = dls.show_batch(max_n=4, ds_idx=1)
+    frame = dls.batch_frame(max_n=4, ds_idx=1)
     assert list(frame.columns) == ["user", "movie", "stars"]
     merged = frame.merge(ratings, on=["user", "movie"], suffixes=("", "_original"))
     assert len(merged) == 4
     assert (merged["stars"] == merged["stars_original"]).all()
-    assert "movie" in capsys.readouterr().out
+    fig = dls.show_batch(max_n=4, ds_idx=1)
+    assert isinstance(fig, Figure)
+    cells = fig.axes[0].tables[0].get_celld().values()
+    assert "movie" in [cell.get_text().get_text() for cell in cells]

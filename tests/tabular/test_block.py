@@ -20,7 +20,7 @@ def test_block_with_a_column_splitter(small_df: pd.DataFrame) -> None:
     assert dls.valid.n == 40
     same = TabularDataLoaders.from_df(small_df, "label", ["colour"], ["size"],
                                       valid_idx=range(160, 200), device="cpu")  # fmt: skip
-    assert dls.processor.state_dict() == same.processor.state_dict()
+    assert dls.processor.config() == same.processor.config()
 
 
 def test_block_summary_walks_one_row(small_df: pd.DataFrame) -> None:

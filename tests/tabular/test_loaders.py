@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from lamina.data.tensor_batches import TensorBatches
-from lamina.tabular import Categorify, FillMissing, Normalize, TabularDataLoaders
+from lamina.tabular import Categorify, FillMissing, Standardize, TabularDataLoaders
 
 
 def _dls(df: pd.DataFrame, **kwargs) -> TabularDataLoaders:
@@ -20,7 +20,7 @@ def _dls(df: pd.DataFrame, **kwargs) -> TabularDataLoaders:
 
 
 def test_batches_are_slices_of_whole_tensors(small_df: pd.DataFrame) -> None:
-    dls = _dls(small_df, procs=[Categorify, FillMissing, Normalize], valid_idx=range(150, 200),
+    dls = _dls(small_df, procs=[Categorify, FillMissing, Standardize], valid_idx=range(150, 200),
                bs=32, seed=0)  # fmt: skip
     assert isinstance(dls.train, TensorBatches)
     assert isinstance(dls.valid, TensorBatches)
@@ -71,15 +71,21 @@ def test_from_csv_and_test_dl(small_df: pd.DataFrame, tmp_path: Path) -> None:
     assert len(dls.test_dl(small_df.iloc[:10]).tensors) == 3
 
 
-def test_show_batch_decodes_rows(small_df: pd.DataFrame, capsys: pytest.CaptureFixture) -> None:
+def test_batch_frame_decodes_rows_and_show_batch_draws_them(small_df: pd.DataFrame) -> None:
+    from matplotlib.figure import Figure
+
     dls = _dls(small_df, valid_idx=range(150, 200), bs=16, seed=0)
-    frame = dls.show_batch(max_n=5, ds_idx=1)
+    frame = dls.batch_frame(max_n=5, ds_idx=1)
     expected = small_df.iloc[150:155]
     assert frame["label"].tolist() == expected["label"].tolist()
     assert frame["colour"].tolist() == expected["colour"].fillna("#na#").tolist()
     np.testing.assert_allclose(frame["size"], expected["size"].fillna(dls.processor.proc(
         FillMissing).fill_values["size"]), rtol=1e-5)  # fmt: skip
-    assert "colour" in capsys.readouterr().out
+    fig = dls.show_batch(max_n=5, ds_idx=1)
+    assert isinstance(fig, Figure)
+    texts = [cell.get_text().get_text() for cell in fig.axes[0].tables[0].get_celld().values()]
+    assert "colour" in texts
+    assert str(expected["label"].iloc[0]) in texts
 
 
 def test_empty_frame_and_missing_target_name(small_df: pd.DataFrame) -> None:

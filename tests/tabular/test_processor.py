@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 import torch
 
-from lamina.tabular import Categorify, FillMissing, Normalize, TabularProcessor, infer_y_block
+from lamina.tabular import Categorify, FillMissing, Standardize, TabularProcessor, infer_y_block
 
 
 def test_infer_y_block_rule() -> None:
@@ -31,7 +31,7 @@ def test_procs_are_fitted_on_training_rows_only(small_df: pd.DataFrame) -> None:
     processor = TabularProcessor(["colour"], ["size"], "label").fit(df, np.arange(150))
     assert "purple" not in processor.proc(Categorify).vocabs["colour"]
     train_sizes = df["size"][:150]
-    assert processor.proc(Normalize).means["size"] == pytest.approx(
+    assert processor.proc(Standardize).means["size"] == pytest.approx(
         train_sizes.fillna(train_sizes.median()).mean()
     )
     assert processor.proc(FillMissing).fill_values["size"] == pytest.approx(train_sizes.median())
@@ -51,7 +51,7 @@ def test_procs_are_fitted_on_training_rows_only(small_df: pd.DataFrame) -> None:
 
 def test_state_round_trip_gives_identical_tensors(small_df: pd.DataFrame) -> None:
     processor = TabularProcessor(["colour"], ["size"], "label").fit(small_df, np.arange(120))
-    restored = TabularProcessor.from_state(json.loads(json.dumps(processor.state_dict())))
+    restored = TabularProcessor.from_config(json.loads(json.dumps(processor.config())))
     for ours, theirs in zip(processor.encode(small_df), restored.encode(small_df), strict=True):
         assert torch.equal(ours, theirs)
 
@@ -111,7 +111,7 @@ def test_constructor_and_fit_errors(small_df: pd.DataFrame) -> None:
     with pytest.raises(ValueError, match="y_block must be one of"):
         TabularProcessor(["colour"], ["size"], "label", y_block="ordinal")
     with pytest.raises(ValueError, match="need Categorify"):
-        TabularProcessor(["colour"], ["size"], "label", procs=[Normalize])
+        TabularProcessor(["colour"], ["size"], "label", procs=[Standardize])
     with pytest.raises(ValueError, match="at least one input column"):
         TabularProcessor([], [], "label")
     with pytest.raises(ValueError, match="not numbers"):
@@ -123,3 +123,10 @@ def test_constructor_and_fit_errors(small_df: pd.DataFrame) -> None:
     processor = TabularProcessor(["colour"], ["size"], ["label", "x"], y_block="category")
     with pytest.raises(ValueError, match="one target column"):
         processor.fit(small_df.assign(x="a"))
+
+
+def test_the_image_normalize_in_procs_fails_loudly_naming_standardize() -> None:
+    from lamina.vision import Normalize
+
+    with pytest.raises(ValueError, match="lamina.tabular.Standardize"):
+        TabularProcessor(["colour"], ["size"], "label", procs=[Categorify, FillMissing, Normalize])

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from lamina.tabular import Categorify, FillMissing, Normalize
+from lamina.tabular import Categorify, FillMissing, Standardize
 
 
 def _fit(proc, df, cat_names=(), cont_names=()):
@@ -63,7 +63,7 @@ def test_fill_missing_validates_its_arguments() -> None:
 
 def test_normalize_uses_training_statistics() -> None:
     train = pd.DataFrame({"a": [1.0, 3.0], "k": [5.0, 5.0]})
-    proc = _fit(Normalize(), train, cont_names=["a", "k"])
+    proc = _fit(Standardize(), train, cont_names=["a", "k"])
     assert proc.means == {"a": 2.0, "k": 5.0}
     assert proc.stds == {"a": 1.0, "k": 1.0}
     out = proc(pd.DataFrame({"a": [4.0], "k": [6.0]}), [], ["a", "k"])
@@ -72,13 +72,13 @@ def test_normalize_uses_training_statistics() -> None:
     assert proc.decode("a", np.array([2.0])).tolist() == [4.0]
 
 
-@pytest.mark.parametrize("proc_type", [Categorify, FillMissing, Normalize])
+@pytest.mark.parametrize("proc_type", [Categorify, FillMissing, Standardize])
 def test_state_round_trips_through_json(proc_type: type) -> None:
     train = pd.DataFrame({"c": ["x", "y", None], "a": [1.5, np.nan, 4.0], "i": [1, 2, 2]})
     cat_names = ["c", "i"] if proc_type is Categorify else []
     cont_names = [] if proc_type is Categorify else ["a"]
     proc = _fit(proc_type(), train, cat_names, cont_names)
-    restored = proc_type.from_state(json.loads(json.dumps(proc.state_dict())))
+    restored = proc_type.from_config(json.loads(json.dumps(proc.config())))
     new = pd.DataFrame({"c": ["y", "q", None], "a": [np.nan, 2.0, 8.0], "i": [2, 1, 7]})
     expected = proc(new.copy(), cat_names, cont_names)
     pd.testing.assert_frame_equal(restored(new.copy(), cat_names, cont_names), expected)
