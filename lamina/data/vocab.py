@@ -101,7 +101,7 @@ class Vocab:
     @classmethod
     def from_values(cls, values: Any) -> Vocab:
         """The distinct non-missing `values` (any iterable, a pandas Series is fastest) as JSON
-        scalars, sorted: what tables and ratings index their columns with."""
+        scalars, sorted."""
         return cls(distinct_labels(values))
 
     def indices(self, values: Any, unknown: int = -1) -> np.ndarray:
