@@ -519,12 +519,17 @@ def _unzip(archive: Path, into: Path, budget: _Budget) -> None:
                     raise UnsafeArchiveError(
                         f"refusing to unpack {archive}: its member {info.filename!r} {refusal}"
                     )
-            if sum(info.file_size for info in infos) > budget.max_bytes:
-                budget.add_bytes(sum(info.file_size for info in infos))  # fails before writing
+            declared = _declared_bytes(infos)
+            if declared > budget.max_bytes:
+                budget.add_bytes(declared)  # refused before anything is written
             for info in infos:
                 _unzip_member(handle, info, into, budget)
     except zipfile.BadZipFile as error:
         raise ValueError(f"{archive} is not a readable zip archive: {error}") from error
+
+
+def _declared_bytes(infos: list[Any]) -> int:
+    return sum(info.file_size for info in infos)
 
 
 def _unzip_member(handle: Any, info: Any, into: Path, budget: _Budget) -> None:
