@@ -91,11 +91,19 @@ def test_a_symbolic_link_in_place_of_the_folder_is_not_followed(tmp_path):
 
 
 @pytest.mark.parametrize("dest", ["..", "a/..", "."])
-def test_extract_archive_refuses_a_dest_that_names_no_new_folder(tmp_path, dest):
+def test_extract_archive_refuses_a_dest_that_names_no_new_folder(tmp_path, monkeypatch, dest):
     archive = tmp_path / "a.tgz"
     make_tar(archive, {"a.txt": b"A"})
+    inner = tmp_path / "box" / "inner"
+    inner.mkdir(parents=True)
+    (tmp_path / "box" / "keep.txt").write_text("mine")
+    # Relative dests resolve inside this test's folder: before the fix, replace=True ran
+    # rmtree("..") on the working directory's parent, which must never be a real folder.
+    monkeypatch.chdir(inner)
     with pytest.raises(ValueError, match="dest must name a folder"):
         extract_archive(archive, Path(dest), replace=True)
+    assert (tmp_path / "box" / "keep.txt").read_text() == "mine"
+    assert inner.is_dir()
 
 
 # ----------------------------------------------------------------------------- limits
