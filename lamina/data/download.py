@@ -4,9 +4,18 @@ The cache is `$LAMINA_HOME` if set, else `$XDG_CACHE_HOME/lamina` (default `~/.c
 Downloaded files go to `downloads/`, unpacked archives to `data/<name>/`. Every step is atomic:
 a download is written to a temporary file beside its target and renamed only once complete and
 verified, and an archive is unpacked into a temporary folder renamed only once complete, so an
-interrupted run never leaves anything that looks finished. What is already there is reused
+interrupted run never leaves anything that looks finished, and the temporaries a killed run
+left behind are removed by the next run for the same file. What is already there is reused
 without touching the network, which is also how to work offline: put the file where the error
 message says.
+
+A download is known to be complete only when its SHA-256 is given: a server that closes the
+connection early without having sent a Content-Length leaves a truncated file that nothing else
+can tell from a whole one. Without `sha256`, `download_data` warns (`UnverifiedDownloadWarning`)
+and names the digest of what it got, to pass next time.
+
+Unpacking refuses members that would land outside the folder, and stops (`ArchiveTooLargeError`)
+once the bytes actually written or the number of members pass `max_bytes` or `max_files`.
 
 Example:
     >>> path = download_data("https://example.com/pets.tgz", sha256="3a7b...")
@@ -16,17 +25,27 @@ Example:
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 import re
 import shutil
 import stat
-import tempfile
+import warnings
+from contextlib import suppress
 from pathlib import Path
 from typing import Any
 
-from lamina.core.files import atomic_path
+from lamina.core.files import (
+    atomic_path,
+    fsync_path,
+    hold_lock,
+    remove_stale_temporaries,
+    temporary_path,
+)
 
 CHUNK_BYTES = 1 << 20
+MAX_BYTES = 64 * 2**30  # what unpacking one archive may write, by default
+MAX_FILES = 1_000_000  # how many members one archive may hold, by default
 URL_SCHEMES = ("http", "https", "ftp", "file")
 TAR_SUFFIXES = (".tar.gz", ".tgz", ".tar.bz2", ".tbz2", ".tbz", ".tar.xz", ".txz", ".tar")
 ARCHIVE_SUFFIXES = (*TAR_SUFFIXES, ".zip")
@@ -38,6 +57,14 @@ class DownloadError(ConnectionError):
 
 class UnsafeArchiveError(ValueError):
     """An archive holds a member that would be written outside the folder it is unpacked to."""
+
+
+class ArchiveTooLargeError(UnsafeArchiveError):
+    """An archive unpacks to more bytes or members than allowed (`max_bytes`, `max_files`)."""
+
+
+class UnverifiedDownloadWarning(UserWarning):
+    """A file was downloaded without a SHA-256 to check it against, so it may be incomplete."""
 
 
 def cache_dir() -> Path:
@@ -65,6 +92,8 @@ def download_data(
     dest: str | os.PathLike | None = None,
     force: bool = False,
     timeout: float = 30.0,
+    max_bytes: int = MAX_BYTES,
+    max_files: int = MAX_FILES,
 ) -> Path:
     """Download `url` once into the cache and return its local path.
 
@@ -75,24 +104,29 @@ def download_data(
 
     Args:
         url: where to fetch the file (http, https, ftp or file).
-        sha256: the expected SHA-256 hex digest; checked before the file is used.
+        sha256: the expected SHA-256 hex digest; checked before the file is used. It is the only
+            check that a download is complete: without it a `UnverifiedDownloadWarning` is given.
         extract: unpack archives (False: return the archive file itself).
         dest: a folder to use instead of the cache; the file and the unpacked folder go there.
-        force: download (and unpack) again even if a copy is present.
+        force: download (and unpack) again even if a copy is present. Only a folder that lamina
+            unpacked from this archive is ever replaced.
         timeout: seconds to wait on the connection and on each read before giving up.
+        max_bytes, max_files: the most bytes and members unpacking may write.
 
     Raises:
         DownloadError: the server failed or could not be reached (the message says where to put
             the file by hand); ValueError: the checksum does not match; UnsafeArchiveError: the
-            archive would write outside its folder.
+            archive would write outside its folder, or past `max_bytes` or `max_files`
+            (`ArchiveTooLargeError`).
     """
     expected = _check_download_args(url, sha256, timeout)
+    _check_limits(max_bytes, max_files)
     name = _file_name(url)
     root = Path(dest).expanduser() if dest is not None else None
     downloads = root or cache_dir() / "downloads"
     folder = None
     if extract and _archive_stem(name):
-        folder = (root or cache_dir() / "data") / _archive_stem(name)
+        folder = (root or cache_dir() / "data") / _folder_name(name, url)
         if folder.is_dir() and not force:
             return folder
     path = downloads / name
@@ -107,39 +141,102 @@ def download_data(
             )
     if folder is None:
         return path
-    return extract_archive(path, folder, replace=force)
+    return extract_archive(path, folder, replace=force, max_bytes=max_bytes, max_files=max_files)
 
 
 def extract_archive(
-    archive: str | os.PathLike, dest: str | os.PathLike, replace: bool = False
+    archive: str | os.PathLike,
+    dest: str | os.PathLike,
+    replace: bool = False,
+    max_bytes: int = MAX_BYTES,
+    max_files: int = MAX_FILES,
 ) -> Path:
     """Unpack a tar (gz, bz2, xz) or zip `archive` into the folder `dest`, atomically.
 
     Members that would land outside `dest` (absolute paths, `..`, links pointing out, device
-    files) raise `UnsafeArchiveError` before anything is written. `replace` removes an existing
-    `dest` first; otherwise an existing `dest` is kept and returned.
+    files) raise `UnsafeArchiveError` before anything is written; more than `max_files` members
+    or `max_bytes` bytes written raise `ArchiveTooLargeError` as soon as they are reached.
+    `replace` swaps an existing `dest` for the new folder, but only a `dest` that lamina
+    unpacked from an archive of the same name (it leaves a marker beside the folder); otherwise
+    an existing `dest` is kept and returned.
     """
     archive, dest = Path(archive), Path(dest)
+    if dest.name in ("", ".", ".."):
+        raise ValueError(f"dest must name a folder to create, got {str(dest)!r}")
+    _check_limits(max_bytes, max_files)
     dest.parent.mkdir(parents=True, exist_ok=True)
-    temporary = Path(tempfile.mkdtemp(prefix=f".{dest.name}.", suffix=".tmp", dir=dest.parent))
+    remove_stale_temporaries(dest)
+    if replace and os.path.lexists(dest):
+        _check_ours(dest, archive)
+    temporary = temporary_path(dest)
+    temporary.mkdir()
+    descriptor = os.open(temporary, os.O_RDONLY)
     try:
-        if archive.name.lower().endswith(".zip"):
-            _unzip(archive, temporary)
-        else:
-            _untar(archive, temporary)
-        entries = list(temporary.iterdir())
-        single = len(entries) == 1 and entries[0].name == dest.name and entries[0].is_dir()
-        source = entries[0] if single and not entries[0].is_symlink() else temporary
-        if replace and dest.is_dir():
-            shutil.rmtree(dest)
-        try:
-            os.replace(source, dest)
-        except OSError:
-            if not dest.is_dir():  # else another process unpacked it first: keep theirs
-                raise
+        hold_lock(descriptor)
+        _unpack(archive, temporary, _Budget(archive, max_bytes, max_files))
+        _move_into_place(_unpacked_root(temporary, dest.name), dest, archive, replace)
     finally:
+        os.close(descriptor)
         shutil.rmtree(temporary, ignore_errors=True)
     return dest
+
+
+def _unpack(archive: Path, into: Path, budget: _Budget) -> None:
+    if archive.name.lower().endswith(".zip"):
+        _unzip(archive, into, budget)
+    else:
+        _untar(archive, into, budget)
+
+
+def _unpacked_root(temporary: Path, name: str) -> Path:
+    """The folder to move into place: the archive's own `name/` folder when it holds only it."""
+    entries = list(temporary.iterdir())
+    single = len(entries) == 1 and entries[0].name == name and entries[0].is_dir()
+    return entries[0] if single and not entries[0].is_symlink() else temporary
+
+
+def _move_into_place(source: Path, dest: Path, archive: Path, replace: bool) -> None:
+    aside = temporary_path(dest) if replace and os.path.lexists(dest) else None
+    if aside is not None:
+        os.rename(dest, aside)  # checked to be lamina's own folder for this archive
+    try:
+        os.replace(source, dest)
+    except OSError:
+        if aside is not None:
+            os.rename(aside, dest)
+            raise
+        if not dest.is_dir():  # else another process unpacked it first: keep theirs
+            raise
+        return
+    fsync_path(dest.parent)
+    _write_marker(dest, archive)
+    if aside is not None:
+        shutil.rmtree(aside, ignore_errors=True)
+
+
+# ----------------------------------------------------------------------------- ownership
+def _marker(dest: Path) -> Path:
+    return dest.parent / f".{dest.name}.lamina-unpacked.json"
+
+
+def _write_marker(dest: Path, archive: Path) -> None:
+    """Record beside `dest` that lamina unpacked it from `archive`, so force may replace it."""
+    with atomic_path(_marker(dest)) as temporary:
+        temporary.write_text(json.dumps({"format": "lamina-unpacked", "archive": archive.name}))
+
+
+def _check_ours(dest: Path, archive: Path) -> None:
+    """Raise unless `dest` is a real folder that lamina unpacked from an archive so named."""
+    marker, recorded = _marker(dest), None
+    with suppress(OSError, ValueError):
+        if stat.S_ISREG(marker.lstat().st_mode):
+            recorded = json.loads(marker.read_text()).get("archive")
+    if dest.is_symlink() or not dest.is_dir() or recorded != archive.name:
+        raise ValueError(
+            f"{dest} exists and lamina did not unpack it from {archive.name} (no marker "
+            f"{marker.name} naming it), so it is left alone; move or delete it yourself to "
+            "unpack the archive there"
+        )
 
 
 # ----------------------------------------------------------------------------- downloading
@@ -155,6 +252,12 @@ def _check_download_args(url: str, sha256: str | None, timeout: float) -> str | 
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
     return None if sha256 is None else sha256.lower()
+
+
+def _check_limits(max_bytes: int, max_files: int) -> None:
+    for name, value in (("max_bytes", max_bytes), ("max_files", max_files)):
+        if type(value) is not int or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
 def _file_name(url: str) -> str:
@@ -174,6 +277,15 @@ def _archive_stem(name: str) -> str | None:
         if lower.endswith(suffix) and len(name) > len(suffix):
             return name[: -len(suffix)]
     return None
+
+
+def _folder_name(name: str, url: str) -> str:
+    """The folder to unpack archive `name` into: its stem, or a name made from the URL's hash
+    when the stem could not be one folder inside the destination (`..tgz`, `...tgz`)."""
+    stem = _archive_stem(name) or ""
+    if stem in ("", ".", "..") or any(sign in stem for sign in ("/", "\\", "\0")):
+        return "download-" + hashlib.sha256(url.encode()).hexdigest()[:16]
+    return stem
 
 
 def _fetch(url: str, path: Path, expected: str | None, timeout: float) -> None:
@@ -209,6 +321,13 @@ def _fetch(url: str, path: Path, expected: str | None, timeout: float) -> None:
     ) as error:
         reason = getattr(error, "reason", None) or f"{type(error).__name__}: {error}"
         raise DownloadError(_by_hand(url, path, str(reason))) from error
+    if expected is None:
+        message = (
+            f"downloaded {url} without a sha256 to check it against: a transfer cut short by a "
+            f"server that sent no Content-Length would go unnoticed. What arrived has SHA-256 "
+            f"{actual}; pass sha256={actual!r} to verify it"
+        )
+        warnings.warn(UnverifiedDownloadWarning(message), stacklevel=3)
 
 
 def _stream(response: Any, temporary: Path, url: str) -> str:
@@ -310,13 +429,51 @@ def _tar_refusal(member: Any, root: str, links: dict[str, str]) -> str | None:
     return None
 
 
-def _untar(archive: Path, into: Path) -> None:
+class _Budget:
+    """Counts what unpacking `archive` writes, and stops it past `max_bytes` or `max_files`."""
+
+    def __init__(self, archive: Path, max_bytes: int, max_files: int) -> None:
+        self.archive, self.max_bytes, self.max_files = archive, max_bytes, max_files
+        self.bytes = self.files = 0
+
+    def add_member(self) -> None:
+        self.files += 1
+        if self.files > self.max_files:
+            raise ArchiveTooLargeError(
+                f"refusing to unpack {self.archive}: it holds more than {self.max_files} members "
+                f"(max_files={self.max_files}); pass a larger max_files if you trust it"
+            )
+
+    def add_bytes(self, count: int) -> None:
+        self.bytes += count
+        if self.bytes > self.max_bytes:
+            raise ArchiveTooLargeError(
+                f"refusing to unpack {self.archive}: it expands to more than {self.max_bytes} "
+                f"bytes (max_bytes={self.max_bytes}); pass a larger max_bytes if you trust it"
+            )
+
+
+def _tar_members(tar: Any, budget: _Budget) -> list[Any]:
+    """The members, read one header at a time so that a bomb stops at the limit.
+
+    A tar member's size is exactly what extracting it writes (tarfile copies that many bytes
+    and fails on fewer), so counting the headers bounds what is written.
+    """
+    members = []
+    for member in tar:
+        budget.add_member()
+        budget.add_bytes(member.size if member.isreg() else 0)
+        members.append(member)
+    return members
+
+
+def _untar(archive: Path, into: Path, budget: _Budget) -> None:
     import tarfile
 
     root = os.path.normpath(str(into))
     try:
         with tarfile.open(archive) as tar:
-            members = tar.getmembers()
+            members = _tar_members(tar, budget)
             links = {os.path.normpath(m.name).replace(os.sep, "/"): m.linkname
                      for m in members if m.issym()}  # fmt: skip
             for member in members:
@@ -326,36 +483,63 @@ def _untar(archive: Path, into: Path) -> None:
                         f"refusing to unpack {archive}: its member {member.name!r} {refusal}"
                     )
             if hasattr(tarfile, "data_filter"):  # also guards links made during extraction
-                tar.extractall(into, filter="data")
+                tar.extractall(into, members=members, filter="data")
             else:  # pragma: no cover - Python without tar filters (before 3.10.12/3.11.4)
-                tar.extractall(into)
+                tar.extractall(into, members=members)
     except tarfile.FilterError as error:
         raise UnsafeArchiveError(f"refusing to unpack {archive}: {error}") from error
     except tarfile.TarError as error:
         raise ValueError(f"{archive} is not a readable tar archive: {error}") from error
 
 
-def _unzip(archive: Path, into: Path) -> None:
+def _zip_refusal(handle: Any, info: Any, root: str) -> str | None:
+    """Why a zip member is unsafe to unpack into `root`, or None."""
+    name = info.filename.replace("\\", "/")
+    if _outside(name, root):
+        return "would be written outside the destination"
+    if stat.S_ISLNK(info.external_attr >> 16):
+        with handle.open(info) as source:  # a link target is short; read no more than that
+            link = source.read(4096).decode(errors="replace")
+        if os.path.isabs(link) or _outside(os.path.join(os.path.dirname(name), link), root):
+            return f"is a symbolic link to {link!r}, outside the destination"
+    return None
+
+
+def _unzip(archive: Path, into: Path, budget: _Budget) -> None:
     import zipfile
 
     root = os.path.normpath(str(into))
     try:
         with zipfile.ZipFile(archive) as handle:
-            for info in handle.infolist():
-                name = info.filename.replace("\\", "/")
-                refusal = (
-                    "would be written outside the destination" if _outside(name, root) else None
-                )
-                if stat.S_ISLNK(info.external_attr >> 16):
-                    link = handle.read(info).decode(errors="replace")
-                    if os.path.isabs(link) or _outside(
-                        os.path.join(os.path.dirname(name), link), root
-                    ):
-                        refusal = f"is a symbolic link to {link!r}, outside the destination"
+            infos = handle.infolist()
+            for info in infos:
+                budget.add_member()
+                refusal = _zip_refusal(handle, info, root)
                 if refusal is not None:
                     raise UnsafeArchiveError(
                         f"refusing to unpack {archive}: its member {info.filename!r} {refusal}"
                     )
-            handle.extractall(into)
+            declared = _declared_bytes(infos)
+            if declared > budget.max_bytes:
+                budget.add_bytes(declared)  # refused before anything is written
+            for info in infos:
+                _unzip_member(handle, info, into, budget)
     except zipfile.BadZipFile as error:
         raise ValueError(f"{archive} is not a readable zip archive: {error}") from error
+
+
+def _declared_bytes(infos: list[Any]) -> int:
+    return sum(info.file_size for info in infos)
+
+
+def _unzip_member(handle: Any, info: Any, into: Path, budget: _Budget) -> None:
+    """Write one member, counting the bytes really written: a zip's declared sizes can lie."""
+    target = into / os.path.normpath(info.filename.replace("\\", "/"))
+    if info.is_dir():
+        target.mkdir(parents=True, exist_ok=True)
+        return
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with handle.open(info) as source, open(target, "wb") as out:
+        while chunk := source.read(CHUNK_BYTES):
+            budget.add_bytes(len(chunk))
+            out.write(chunk)
