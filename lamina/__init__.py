@@ -65,7 +65,7 @@ from lamina.train.metrics import (
     top_k_accuracy,
 )
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "AccumMetric",

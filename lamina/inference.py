@@ -19,10 +19,24 @@ def load_learner(path: str | Path, device: torch.device | str | None = None) -> 
     missing or mis-shaped tensors, bad JSON and newer format versions raise a clear error.
     """
     import lamina.applications  # noqa: F401  (registers every application's builder)
+    from lamina import __version__
 
     spec, tensors = read_export(path)
+    written_by = spec.get("lamina_version", "0.1 or earlier")
     try:
         builder = lookup("app", spec["app"])
     except KeyError as error:
-        raise ValueError(f"{path}: {error.args[0]}") from None
-    return builder(spec, tensors, torch.device(device) if device is not None else None)
+        raise ValueError(
+            f"{path} was written by lamina {written_by} for the application {spec['app']!r}, "
+            f"which lamina {__version__} does not have ({error.args[0]}); re-export it with "
+            f"lamina {__version__}"
+        ) from None
+    try:
+        return builder(spec, tensors, torch.device(device) if device is not None else None)
+    except (KeyError, TypeError) as error:
+        # A spec field this version does not understand (older or newer layout).
+        raise ValueError(
+            f"{path} was written by lamina {written_by} and cannot be rebuilt by lamina "
+            f"{__version__} ({type(error).__name__}: {error}); re-export it with lamina "
+            f"{__version__}"
+        ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
@@ -12,6 +12,7 @@ from lamina.core.registry import from_entry
 from lamina.data.block_loader import DATA_FORMAT, DATA_FORMAT_VERSION, collate_for
 from lamina.data.blocks import TransformBlock
 from lamina.data.item_dataset import ItemDataset
+from lamina.data.loaders import DataLoaders, TargetInfo
 from lamina.data.transform import Pipeline, Transform, transform_from_config
 
 
@@ -109,3 +110,50 @@ def _blocks(config: Any) -> list[TransformBlock] | None:
     if any(not isinstance(item, dict) or item.get("name") is None for item in config):
         return None
     return [block_from_config(item) for item in config]
+
+
+class ItemBatches:
+    """Batches of raw inputs through an `InferencePipeline` (inputs only, no targets)."""
+
+    def __init__(self, pipeline: InferencePipeline, items: Sequence[Any], bs: int = 64) -> None:
+        if not (isinstance(bs, int) and bs >= 1):
+            raise ValueError(f"bs must be a positive integer, got {bs!r}")
+        self.pipeline, self.items, self.bs = pipeline, list(items), bs
+        self.device = pipeline.device
+
+    def __len__(self) -> int:
+        return -(-len(self.items) // self.bs)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
+        for start in range(0, len(self.items), self.bs):
+            yield self.pipeline.batch(self.items[start : start + self.bs])
+
+
+class InferenceLoaders(DataLoaders):
+    """What a loaded learner has instead of training data: the inference pipeline and what the
+    data config records (kinds, vocab, c, loss name). It holds no training or validation set;
+    `test_dl(items)` gives batches of new items, e.g. for `learn.get_preds(dl=...)`."""
+
+    def __init__(self, pipeline: InferencePipeline, config: dict[str, Any]) -> None:
+        target = TargetInfo(
+            loss_name=config.get("loss_name"),
+            loss_kwargs=dict(config.get("loss_kwargs") or {}),
+            activation=config.get("activation"),
+            metric_names=list(config.get("metric_names") or []),
+            c=config.get("c"),
+            vocab=config.get("vocab"),
+        )
+        super().__init__((), None, device=pipeline.device, n_inp=pipeline.n_inp, target=target)
+        self.pipeline, self.config, self.kinds = pipeline, config, pipeline.kinds
+
+    def test_dl(
+        self, items: Sequence[Any], with_labels: bool | None = None, bs: int | None = None
+    ) -> ItemBatches:
+        """Batches of new raw `items` (inputs only) with the validation transforms."""
+        if with_labels:
+            raise ValueError("a loaded learner has no getters to label items: pass inputs only")
+        return ItemBatches(self.pipeline, items, bs or 64)
+
+    def export_config(self) -> dict[str, Any]:
+        """The data config this was built from."""
+        return self.config

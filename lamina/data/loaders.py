@@ -81,6 +81,19 @@ class Loaders(Protocol):
         ...
 
 
+def check_loaders(dls: Any) -> None:
+    """Raise a `TypeError` naming what `dls` lacks of the `Loaders` contract."""
+    if isinstance(dls, Loaders):
+        return
+    members = [name for name in Loaders.__annotations__ if not name.startswith("_")]
+    members += ["one_batch", "test_dl", "show_batch", "export_config"]
+    missing = [name for name in members if not hasattr(dls, name)]
+    raise TypeError(
+        f"dls must follow the loaders contract (lamina.data.Loaders); a {type(dls).__name__} "
+        f"lacks {', '.join(missing)}. Wrap your own loaders: DataLoaders(train_dl, valid_dl)"
+    )
+
+
 class DataLoaders:
     """A training and a validation iterable of batches, and the device batches go to.
 

@@ -47,6 +47,9 @@ def export_learner(learn: Learner, path: str | Path) -> Path:
 
 
 def _write_export(model: torch.nn.Module, spec: dict[str, Any], path: str | Path) -> None:
+    from lamina import __version__
+
+    spec = {**spec, "lamina_version": __version__}
     tensors = {f"model.{key}": value for key, value in model.state_dict().items()}
     info = {"format": FORMAT, "format_version": FORMAT_VERSION, "app": spec["app"], "spec": spec}
     save_tensors_json(path, tensors, info)

@@ -18,7 +18,7 @@ import torch
 from torch import nn
 
 from lamina.core.device import to_device
-from lamina.data.loaders import DataLoaders
+from lamina.data.loaders import Loaders, check_loaders
 from lamina.optim.hyper import set_hyper, spread_lr
 from lamina.optim.optimizers import adamw
 from lamina.train import callbacks as cb_lib
@@ -60,7 +60,8 @@ class Learner:
     """Trains `model` on `dls` with `loss_func` and an optimizer made by `opt_func`.
 
     Args:
-        dls: a `DataLoaders` (or anything with `.train`, `.valid` and `.device`).
+        dls: loaders that follow the contract of `lamina.data.Loaders`: an application's
+            loaders, or `DataLoaders(train, valid)` around any iterables of batches.
         model: any `nn.Module`; it receives the first `dls.n_inp` items of each batch.
         loss_func: `loss(pred, *targets)`; None infers it from the data (the block's loss, else
             cross-entropy for integer targets and MSE for float targets).
@@ -85,7 +86,7 @@ class Learner:
 
     def __init__(
         self,
-        dls: DataLoaders,
+        dls: Loaders,
         model: nn.Module,
         loss_func: Callable | None = None,
         opt_func: Callable[..., torch.optim.Optimizer] = adamw,
@@ -101,6 +102,7 @@ class Learner:
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
+        check_loaders(dls)
         if not callable(opt_func):
             raise TypeError(f"opt_func must be callable, got {opt_func!r}")
         if not (isinstance(lr, (int, float)) and lr > 0):
@@ -123,7 +125,7 @@ class Learner:
         self.export_spec: dict[str, Any] | None = None  # set by application factories
         self.add_cbs([cb_lib.Recorder(), cb_lib.ProgressCallback(), cb_lib.TerminateOnNaN()])
         self.add_cbs(_listify(cbs))
-        dtype = cb_lib.resolve_precision(precision, getattr(dls, "device", "cpu"))
+        dtype = cb_lib.resolve_precision(precision, dls.device)
         if dtype is not None and not self._mixed_precision():
             self.add_cbs([cb_lib.MixedPrecision(dtype)])
 
@@ -298,7 +300,7 @@ class Learner:
             batch = to_device(batch, self.dls.device)
         if not isinstance(batch, (tuple, list)):
             batch = (batch,)
-        n_inp = getattr(self.dls, "n_inp", 1)
+        n_inp = self.dls.n_inp
         self.xb, self.yb = tuple(batch[:n_inp]), tuple(batch[n_inp:])
         try:
             self._with_events(self._do_one_batch, "batch", CancelBatch)

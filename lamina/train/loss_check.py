@@ -9,6 +9,8 @@ from typing import Any
 import torch
 from torch import nn
 
+from lamina.data.loaders import Loaders
+
 
 def _describe(value: Any) -> str:
     if isinstance(value, torch.Tensor):
@@ -50,20 +52,19 @@ def call_loss(loss_func: Callable, pred: Any, targets: tuple, check: bool = Fals
     return loss
 
 
-def default_loss_for(dls: Any) -> Callable:
+def default_loss_for(dls: Loaders) -> Callable:
     """The loss the data asks for, else one inferred from a target's dtype.
 
-    DataLoaders built from blocks name their loss (`dls.loss_name`, a registered loss, with
+    Loaders name their target's loss (`dls.loss_name`, a registered loss, with
     `dls.loss_kwargs`), since the data layer sits below the losses.
     """
-    loss_name_ = getattr(dls, "loss_name", None)
-    if loss_name_ is not None:
+    if dls.loss_name is not None:
         import lamina.train.losses  # noqa: F401  (registers the losses)
         from lamina.core.registry import lookup
 
-        return lookup("loss", loss_name_)(**getattr(dls, "loss_kwargs", {}))
+        return lookup("loss", dls.loss_name)(**dls.loss_kwargs)
     batch = dls.one_batch()
-    n_inp = getattr(dls, "n_inp", 1)
+    n_inp = dls.n_inp
     target = batch[n_inp] if isinstance(batch, (tuple, list)) and len(batch) > n_inp else None
     if not isinstance(target, torch.Tensor):
         raise ValueError("cannot infer a loss from batches without a tensor target: pass loss_func")

@@ -3,6 +3,7 @@
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import ColReader, RegexLabeller, grandparent_label, parent_label
+from lamina.data.inference import InferenceLoaders
 from lamina.data.splitters import (
     ColSplitter,
     FuncSplitter,
@@ -27,7 +28,7 @@ from lamina.vision.interpret import (
     SegmentationInterpretation,
 )
 from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
-from lamina.vision.load import InferenceLoaders, build_vision_learner
+from lamina.vision.load import build_vision_learner
 from lamina.vision.show import show_results
 from lamina.vision.transforms import (
     AffineWarp,

@@ -112,12 +112,12 @@ class ClassificationInterpretation:
         cls, learn: Learner, ds_idx: int = 1, dl: Any = None
     ) -> ClassificationInterpretation:
         """Predict on the validation set (`ds_idx=1`), the training set (0) or `dl`."""
-        vocab = getattr(learn.dls, "vocab", None)
+        vocab = learn.dls.vocab
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
         dl = _ordered(learn.dls[ds_idx] if dl is None else dl)
         preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
-        return cls(dl, preds, targs, losses, vocab, getattr(learn.dls, "n_inp", 1))
+        return cls(dl, preds, targs, losses, vocab, learn.dls.n_inp)
 
     def confusion_matrix(self) -> np.ndarray:
         """(C, C) counts: rows are actual classes, columns predicted, both in vocab order."""

@@ -30,11 +30,12 @@ from torch import nn
 
 from lamina.core.device import to_device
 from lamina.core.modules import eval_mode
-from lamina.core.registry import registered_name
 from lamina.data.inference import InferencePipeline
+from lamina.data.loaders import Loaders
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for
+from lamina.train.model_app import loss_entry
 from lamina.vision.transforms.normalize import Normalize
 from lamina.vision.weights import Stats, complete_state_dict, resolve_pretrained
 
@@ -252,13 +253,6 @@ def _prepare(
     return weights, n_in
 
 
-def _loss_spec(loss: Any) -> dict[str, Any] | None:
-    name = registered_name("loss", loss)
-    if name is None or not hasattr(loss, "config"):
-        return None
-    return {"name": name, "args": loss.config()}
-
-
 def _unavailable(arch: Any, cut: Any) -> str | None:
     if isinstance(arch, nn.Module):
         return (
@@ -277,7 +271,7 @@ def _finish(
     learn.export_unavailable = _unavailable(arch, cut)
     if learn.export_unavailable is None:
         data = learn.dls.export_config()
-        learn.export_spec = {**spec, "data": data, "loss": _loss_spec(learn.loss_func)}
+        learn.export_spec = {**spec, "data": data, "loss": loss_entry(learn.loss_func)}
     if weights is not False:
         learn.freeze()
     return learn
@@ -291,7 +285,7 @@ def _default_lr(lr: float | None, weights: Any) -> float:
 
 # ----------------------------------------------------------------------------- factories
 def vision_learner(
-    dls: Any,
+    dls: Loaders,
     arch: str | nn.Module,
     pretrained: bool | str | Path | dict[str, torch.Tensor] = True,
     n_out: int | None = None,
@@ -334,7 +328,7 @@ def vision_learner(
     """
     _check_common(arch, n_out, n_in, lr)
     weights, n_in = _prepare(dls, arch, pretrained, n_in, normalize, cut)
-    n_out = n_out if n_out is not None else getattr(dls, "c", None)
+    n_out = n_out if n_out is not None else dls.c
     if n_out is None:
         raise ValueError("cannot tell the number of outputs from dls (dls.c is None): pass n_out=")
     head = {"concat_pool": concat_pool, "hidden": hidden, "dropout": dropout,
@@ -354,12 +348,12 @@ def _arch_name(arch: Any) -> str | None:
 
 
 def _image_size(dls: Any) -> list[int]:
-    dl = dls.valid if getattr(dls, "valid", None) is not None else dls.train
+    dl = dls.valid if dls.valid is not None else dls.train
     return [int(size) for size in dl.one_batch()[0].shape[-2:]]
 
 
 def unet_learner(
-    dls: Any,
+    dls: Loaders,
     arch: str | nn.Module,
     pretrained: bool | str | Path | dict[str, torch.Tensor] = True,
     n_out: int | None = None,
@@ -388,7 +382,7 @@ def unet_learner(
     """
     _check_common(arch, n_out, n_in, lr)
     weights, n_in = _prepare(dls, arch, pretrained, n_in, normalize, cut)
-    n_out = n_out if n_out is not None else getattr(dls, "c", None)
+    n_out = n_out if n_out is not None else dls.c
     if n_out is None:
         raise ValueError("cannot tell the number of classes from dls (no mask codes): pass n_out=")
     unet = {"img_size": _image_size(dls), "blur": blur, "self_attention": self_attention,

@@ -5,62 +5,23 @@ arguments, head, input channels, the data's inference pipeline as JSON, the loss
 builder registered here as app `"vision"` rebuilds the model from the registered architecture
 name, loads the tensors with strict name and shape checks, and rebuilds the preprocessing from
 registered transform names. No training data is needed: the learner's `dls` is an
-`InferenceLoaders`, holding the pipeline, the vocab and `test_dl` for batches of new items.
+`InferenceLoaders` (`lamina.data.inference`), holding the pipeline, the vocab and `test_dl` for
+batches of new items.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
 from typing import Any
 
 import torch
 from torch import nn
 
 from lamina.core.registry import lookup, register
-from lamina.data.inference import InferencePipeline
-from lamina.data.loaders import DataLoaders
+from lamina.data.inference import InferenceLoaders, InferencePipeline
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.models.registry import TIMM_PREFIX, model_names
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.learner import VisionLearner
-
-
-class ItemBatches:
-    """Batches of raw inputs through an `InferencePipeline` (inputs only, no targets)."""
-
-    def __init__(self, pipeline: InferencePipeline, items: Sequence[Any], bs: int = 64) -> None:
-        if not (isinstance(bs, int) and bs >= 1):
-            raise ValueError(f"bs must be a positive integer, got {bs!r}")
-        self.pipeline, self.items, self.bs = pipeline, list(items), bs
-        self.device = pipeline.device
-
-    def __len__(self) -> int:
-        return -(-len(self.items) // self.bs)
-
-    def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        for start in range(0, len(self.items), self.bs):
-            yield self.pipeline.batch(self.items[start : start + self.bs])
-
-
-class InferenceLoaders(DataLoaders):
-    """What a loaded learner has instead of training data: the inference pipeline and what the
-    data config records (kinds, vocab, c, loss name). It holds no training or validation set;
-    `test_dl(items)` gives batches of new items, e.g. for `learn.get_preds(dl=...)`."""
-
-    def __init__(self, pipeline: InferencePipeline, config: dict[str, Any]) -> None:
-        super().__init__((), None, device=pipeline.device, n_inp=pipeline.n_inp)
-        self.pipeline, self.config = pipeline, config
-        self.kinds, self.vocab, self.c = pipeline.kinds, config.get("vocab"), config.get("c")
-        self.loss_name = config.get("loss_name")
-        self.loss_kwargs = dict(config.get("loss_kwargs") or {})
-
-    def test_dl(self, items: Sequence[Any], bs: int = 64) -> ItemBatches:
-        """Batches of new `items` (paths, PIL images, arrays) with the validation transforms."""
-        return ItemBatches(self.pipeline, items, bs)
-
-    def export_config(self) -> dict[str, Any]:
-        """The data config this was built from."""
-        return self.config
 
 
 def _required(spec: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> Any:

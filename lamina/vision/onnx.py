@@ -34,7 +34,7 @@ def _example(learn: Any, example: torch.Tensor | None) -> torch.Tensor:
     """A normalized input batch of at least two items (a batch of one would fix the batch size
     at 1 in the exported graph)."""
     if example is None:
-        valid = getattr(learn.dls, "valid", None)
+        valid = learn.dls.valid
         if valid is None:
             raise ValueError(
                 "export needs an example input: pass example=<normalized batch (B, C, H, W)>, "

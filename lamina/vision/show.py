@@ -42,7 +42,7 @@ def batch_of_items(dl: Any, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
 def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, Any]:
     """The model's raw outputs on `batch`'s inputs, and its decoded predictions for the first
     target: class indices, 0/1 labels or values shaped like the target (eval mode, no grad)."""
-    n_inp = getattr(learn.dls, "n_inp", 1)
+    n_inp = learn.dls.n_inp
     device = next(learn.model.parameters()).device
     with eval_mode(learn.model) as model, torch.no_grad():
         raw = model(*(x.to(device) for x in batch[:n_inp]))
