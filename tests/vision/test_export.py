@@ -13,6 +13,7 @@ import pytest
 import torch
 from PIL import Image
 
+import lamina
 from lamina import load_learner
 from lamina.core.files import load_tensors_json, save_tensors_json
 from lamina.core.seed import set_seed
@@ -54,6 +55,7 @@ def test_export_spec_is_json_and_names_everything(exported) -> None:
     learn, path, _ = exported
     _, info = load_tensors_json(path)
     spec = info["spec"]
+    assert spec.pop("lamina_version") == lamina.__version__  # recorded by the writer
     assert spec == json.loads(json.dumps(learn.export_spec))
     assert spec["app"] == "vision"
     assert spec["arch"] == "simple_cnn"
