@@ -76,4 +76,4 @@ def load_tokens(path: Path) -> list[list[str]] | None:
     except (ValueError, KeyError, IndexError, TypeError, OSError):
         return None  # damaged or foreign: tokenize again and overwrite
     starts = [0, *ends[:-1]]
-    return [tokens[start:end] for start, end in zip(starts, ends)]
+    return [tokens[start:end] for start, end in zip(starts, ends, strict=True)]

@@ -62,7 +62,9 @@ def detokenize(tokens: Sequence[str]) -> str:
             glue = quotes_open
         else:
             # a run like "..." from `xxrep` joins as its character does
-            joins = word in _NO_SPACE_BEFORE or (word[:1] in _NO_SPACE_BEFORE and len(set(word)) == 1)
+            joins = word in _NO_SPACE_BEFORE or (
+                word[:1] in _NO_SPACE_BEFORE and len(set(word)) == 1
+            )
             space = not glue and not joins
             glue = word in _NO_SPACE_AFTER and word != "'"
         pieces.append(" " + word if space else word)

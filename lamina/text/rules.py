@@ -48,7 +48,7 @@ _WIKITEXT_FIXES = ((" @-@ ", "-"), (" @.@ ", "."), (" @,@ ", ","), ("<unk>", f" 
 
 
 def fix_html(text: str, unk: bool = True) -> str:
-    """Undo HTML escapes and line breaks, and WikiText's `@-@`/`@.@`/`@,@` (and `<unk>` if `unk`)."""
+    """Undo HTML escapes and line breaks, and WikiText's `@-@`, `@.@`, `@,@` (and `<unk>`)."""
     if "<" in text or "#" in text or ";" in text or "\\" in text:
         for old, new in _HTML_FIXES:
             if old in text:

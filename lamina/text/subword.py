@@ -89,7 +89,12 @@ class SubwordTokenizer:
             raise ValueError(f"model_type must be one of {MODEL_TYPES}, got {model_type!r}")
         if isinstance(vocab_size, bool) or not isinstance(vocab_size, int) or vocab_size <= 20:
             raise ValueError(f"vocab_size must be an int > 20, got {vocab_size!r}")
-        lines = [line for text in texts for line in fix_html(text, unk=False).splitlines() if line.strip()]
+        lines = [
+            line
+            for text in texts
+            for line in fix_html(text, unk=False).splitlines()
+            if line.strip()
+        ]
         if not lines:
             raise ValueError("texts hold no text to train a subword model on")
         model = io.BytesIO()

@@ -102,7 +102,7 @@ def _tokenize_in_pool(texts: list[str], state: dict[str, Any], workers: int) -> 
     """Contiguous pieces of `texts` tokenized by `workers` processes, results in order."""
     n_pieces = min(len(texts), workers * PIECES_PER_WORKER)
     bounds = [len(texts) * piece // n_pieces for piece in range(n_pieces + 1)]
-    pieces = [texts[start:end] for start, end in zip(bounds, bounds[1:])]
+    pieces = [texts[start:end] for start, end in zip(bounds, bounds[1:], strict=False)]
     # fork starts workers fast and shares the loaded modules; it is unsafe once threads run.
     method = "fork" if threading.active_count() == 1 and os.name == "posix" else "spawn"
     context = multiprocessing.get_context(method)

@@ -34,7 +34,9 @@ def check_texts(texts: Sequence[str]) -> None:
         raise TypeError("texts must be a list of str, got a single str; wrap it in a list")
     for index, text in enumerate(texts):
         if not isinstance(text, str):
-            raise TypeError(f"texts[{index}] must be a str, got {type(text).__name__}: {text!r:.80}")
+            raise TypeError(
+                f"texts[{index}] must be a str, got {type(text).__name__}: {text!r:.80}"
+            )
 
 
 def _case_tokens(token: str, lower: str) -> list[str]:
@@ -163,4 +165,4 @@ class WordTokenizer:
         head = [BOS] if self.add_bos else []
         tail = [EOS] if self.add_eos else []
         starts, ends = [0, *separators], [*separators, len(tokens)]
-        return [head + tokens[start:end] + tail for start, end in zip(starts, ends)]
+        return [head + tokens[start:end] + tail for start, end in zip(starts, ends, strict=True)]
