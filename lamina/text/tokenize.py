@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from lamina.text.cache import cache_file, cache_key, load_tokens, save_tokens
-from lamina.text.words import WordTokenizer, check_texts
+from lamina.text.words import WordTokenizer, check_texts, gc_paused
 
 # Below this many characters a process pool costs more than it saves.
 MIN_PARALLEL_CHARS = 1_000_000
@@ -73,15 +73,17 @@ def tokenize_texts(
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
     state = tokenizer.state()
     path = cache_file(cache_key(texts, state), cache_folder) if cache else None
-    if path is not None and (cached := load_tokens(path)) is not None and len(cached) == len(texts):
-        return cached
-    workers = default_workers() if n_workers is None else n_workers
-    if workers <= 1 or sum(map(len, texts)) < MIN_PARALLEL_CHARS:
-        documents = tokenizer(list(texts))
-    else:
-        documents = _tokenize_in_pool(list(texts), state, workers)
-    if path is not None:
-        save_tokens(path, documents, state)
+    with gc_paused():
+        cached = load_tokens(path) if path is not None else None
+        if cached is not None and len(cached) == len(texts):
+            return cached
+        workers = default_workers() if n_workers is None else n_workers
+        if workers <= 1 or sum(map(len, texts)) < MIN_PARALLEL_CHARS:
+            documents = tokenizer(list(texts))
+        else:
+            documents = _tokenize_in_pool(list(texts), state, workers)
+        if path is not None:
+            save_tokens(path, documents, state)
     return documents
 
 
