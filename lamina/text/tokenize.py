@@ -95,9 +95,14 @@ def _start_worker(state: dict[str, Any]) -> None:
     _worker_tokenizer = tokenizer_from_state(state)
 
 
-def _tokenize_piece(texts: list[str]) -> list[list[str]]:
+def _tokenize_piece(texts: list[str]) -> str:
+    """The tokens as one string (documents a line each, tokens space-separated).
+
+    Sending one string back is a copy of bytes, where a list of lists of str costs an object per
+    token on both sides. Tokens never hold whitespace: both tokenizers split on it.
+    """
     assert _worker_tokenizer is not None
-    return _worker_tokenizer(texts)
+    return "\n".join(" ".join(document) for document in _worker_tokenizer(texts))
 
 
 def _tokenize_in_pool(texts: list[str], state: dict[str, Any], workers: int) -> list[list[str]]:
@@ -110,7 +115,7 @@ def _tokenize_in_pool(texts: list[str], state: dict[str, Any], workers: int) -> 
     context = multiprocessing.get_context(method)
     with context.Pool(workers, initializer=_start_worker, initargs=(state,)) as pool:
         results = pool.map(_tokenize_piece, pieces)
-    return [document for result in results for document in result]
+    return [line.split(" ") if line else [] for result in results for line in result.split("\n")]
 
 
 def cached_tokens_path(

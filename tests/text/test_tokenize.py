@@ -79,8 +79,12 @@ def test_default_cache_folder_is_lamina_cache(
 
 def test_parallel_equals_serial(monkeypatch: pytest.MonkeyPatch, lines: list[str]) -> None:
     monkeypatch.setattr(tokenize_module, "MIN_PARALLEL_CHARS", 0)
-    serial = tokenize_texts(lines, n_workers=0, cache=False)
-    assert tokenize_texts(lines, n_workers=2, cache=False) == serial
+    texts = ["", *lines, "  ", "Last ONE"]
+    serial = tokenize_texts(texts, n_workers=0, cache=False)
+    assert serial[0] == serial[-2] == ["xxbos"]
+    assert tokenize_texts(texts, n_workers=2, cache=False) == serial
+    plain = tokenize_texts(texts, WordTokenizer(add_bos=False), n_workers=2, cache=False)
+    assert plain[0] == plain[-2] == []
 
 
 def test_small_inputs_stay_in_process(lines: list[str]) -> None:
