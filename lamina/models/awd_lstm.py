@@ -168,6 +168,7 @@ class AWDLSTMClassifier(nn.Module):
         tokens, lengths = move_padding_right(tokens, self.encoder.pad_token)
         # reading stops at the longest document; this host sync is one per batch
         seq = min(int(lengths.max()), tokens.size(1))
+        tokens = tokens[:, :seq]
         start = (lengths - self.max_len).clamp(min=0)  # (B,) first token kept per row
         first_kept = int(start.min()) // self.bptt * self.bptt
         self.encoder.reset()

@@ -99,7 +99,8 @@ class WeightDropLSTM(nn.Module):
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         weight = F.dropout(self.weight_hh_l0_raw, self.weight_p, self.training)
-        self.module.weight_hh_l0 = weight
+        # assigning a Parameter would register it on the LSTM; a view of it is a plain tensor
+        self.module.weight_hh_l0 = weight.view_as(weight)
         try:
             if x.is_cuda:
                 with warnings.catch_warnings():
