@@ -227,3 +227,10 @@ def test_splits_cover_every_parameter_once() -> None:
         ids = [id(p) for group in parts for p in group]
         assert len(ids) == len(set(ids))
         assert set(ids) == {id(p) for p in model.parameters()}
+
+
+def test_default_split_knows_the_text_models() -> None:
+    from lamina.models import default_split
+
+    model = classifier()
+    assert [len(g) for g in default_split(model)] == [len(g) for g in awd_lstm_clas_split(model)]
