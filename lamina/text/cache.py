@@ -21,7 +21,7 @@ FORMAT = "lamina.tokens/1"
 def cache_key(texts: Sequence[str], tokenizer_state: dict[str, Any]) -> str:
     """A SHA-256 hex digest of the texts (each with its length, so boundaries count) and state.
 
-    `tokenizer_state` is the tokenizer's `state()`: name, version, rules' settings, and for a
+    `tokenizer_state` is the tokenizer's `config()`: name, version, rules' settings, and for a
     subword tokenizer its model (bytes as base64), so any change of settings gives a new key.
     """
     digest = hashlib.sha256()

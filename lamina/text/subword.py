@@ -1,7 +1,7 @@
 """`SubwordTokenizer`: a sentencepiece model (unigram or BPE) trained on the corpus, kept as bytes.
 
 The model lives in memory as the bytes of its protobuf, never as a side file, so it travels inside
-whatever holds the tokenizer's `state()`: a JSON dict with the model as base64 text (`model`).
+whatever holds the tokenizer's `config()`: a JSON dict with the model as base64 text (`model`).
 JSON keeps the state in one place with the rest of an export's metadata; base64 costs a third more
 space, a few hundred KB for usual vocabulary sizes. Needs `pip install lamina[text]`.
 
@@ -10,7 +10,7 @@ The vocabulary's first ids are lamina's `SPECIAL_TOKENS` in their order (`xxunk`
 
 Example:
     >>> tokenizer = SubwordTokenizer.train(texts, vocab_size=500)
-    >>> same = SubwordTokenizer.from_state(json.loads(json.dumps(tokenizer.state())))
+    >>> same = SubwordTokenizer.from_config(json.loads(json.dumps(tokenizer.config())))
     >>> same(["Some text"]) == tokenizer(["Some text"])
     True
 """
@@ -48,7 +48,7 @@ class SubwordTokenizer:
     """Split text into sentencepiece pieces (`▁the`, `▁token`, `izer`), from a model held as bytes.
 
     Build one with `SubwordTokenizer.train(texts, ...)`, or from bytes of a trained model, or from
-    a `state()`. Calling it tokenizes a batch: `tokenizer(texts) -> list[list[str]]`.
+    a `config()`. Calling it tokenizes a batch: `tokenizer(texts) -> list[list[str]]`.
 
     Args:
         model: the serialized sentencepiece model (`ModelProto` bytes).
@@ -121,7 +121,7 @@ class SubwordTokenizer:
         )
         return cls(model.getvalue(), add_bos=add_bos, add_eos=add_eos)
 
-    def state(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         """The tokenizer as JSON: settings and the model as base64 (also the cache key)."""
         return {
             "name": self.name,
@@ -132,8 +132,8 @@ class SubwordTokenizer:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> SubwordTokenizer:
-        """Rebuild a tokenizer from `state()`."""
+    def from_config(cls, state: dict[str, Any]) -> SubwordTokenizer:
+        """Rebuild a tokenizer from `config()`."""
         if state.get("name") != cls.name:
             raise ValueError(f"state is for tokenizer {state.get('name')!r}, not {cls.name!r}")
         model = base64.b64decode(state["model"].encode("ascii"), validate=True)

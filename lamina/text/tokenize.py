@@ -29,18 +29,18 @@ class Tokenizer(Protocol):
 
     def __call__(self, texts: Sequence[str]) -> list[list[str]]: ...
 
-    def state(self) -> dict[str, Any]: ...
+    def config(self) -> dict[str, Any]: ...
 
 
-def tokenizer_from_state(state: dict[str, Any]) -> Tokenizer:
-    """Rebuild a tokenizer from its `state()` (a `WordTokenizer` or a `SubwordTokenizer`)."""
+def tokenizer_from_config(state: dict[str, Any]) -> Tokenizer:
+    """Rebuild a tokenizer from its `config()` (a `WordTokenizer` or a `SubwordTokenizer`)."""
     name = state.get("name")
     if name == WordTokenizer.name:
-        return WordTokenizer.from_state(state)
+        return WordTokenizer.from_config(state)
     if name == "subword":
         from lamina.text.subword import SubwordTokenizer
 
-        return SubwordTokenizer.from_state(state)
+        return SubwordTokenizer.from_config(state)
     raise ValueError(f"unknown tokenizer {name!r}; expected 'words' or 'subword'")
 
 
@@ -64,14 +64,14 @@ def tokenize_texts(
         n_workers: processes to use; None for all cores, 0 or 1 to work in this process. Inputs
             under `MIN_PARALLEL_CHARS` characters are always tokenized in this process.
         cache: read the result from, and write it to, the cache. The key is a hash of the texts
-            and the tokenizer's `state()`, so other texts or settings never read stale tokens.
+            and the tokenizer's `config()`, so other texts or settings never read stale tokens.
         cache_folder: where cache files go; default `<lamina cache dir>/tokens`.
     """
     if n_workers is not None and (isinstance(n_workers, bool) or n_workers < 0):
         raise ValueError(f"n_workers must be None or an int >= 0, got {n_workers!r}")
     check_texts(texts)
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
-    state = tokenizer.state()
+    state = tokenizer.config()
     path = cache_file(cache_key(texts, state), cache_folder) if cache else None
     with gc_paused():
         cached = load_tokens(path) if path is not None else None
@@ -92,7 +92,7 @@ _worker_tokenizer: Tokenizer | None = None
 
 def _start_worker(state: dict[str, Any]) -> None:
     global _worker_tokenizer
-    _worker_tokenizer = tokenizer_from_state(state)
+    _worker_tokenizer = tokenizer_from_config(state)
 
 
 def _tokenize_piece(texts: list[str]) -> str:
@@ -123,4 +123,4 @@ def cached_tokens_path(
 ) -> Path:
     """The cache file `tokenize_texts` uses for these texts and tokenizer (it may not exist yet)."""
     tokenizer = WordTokenizer() if tokenizer is None else tokenizer
-    return cache_file(cache_key(texts, tokenizer.state()), cache_folder)
+    return cache_file(cache_key(texts, tokenizer.config()), cache_folder)

@@ -126,7 +126,7 @@ class WordTokenizer:
             raise ValueError(f"min_repeat must be an int >= 2, got {min_repeat!r}")
         self.min_repeat, self.add_bos, self.add_eos = min_repeat, bool(add_bos), bool(add_eos)
 
-    def state(self) -> dict[str, Any]:
+    def config(self) -> dict[str, Any]:
         """The settings as JSON: enough to rebuild this tokenizer, and part of the cache key."""
         return {
             "name": self.name,
@@ -137,8 +137,8 @@ class WordTokenizer:
         }
 
     @classmethod
-    def from_state(cls, state: dict[str, Any]) -> WordTokenizer:
-        """Rebuild a tokenizer from `state()`."""
+    def from_config(cls, state: dict[str, Any]) -> WordTokenizer:
+        """Rebuild a tokenizer from `config()`."""
         if state.get("name") != cls.name:
             raise ValueError(f"state is for tokenizer {state.get('name')!r}, not {cls.name!r}")
         return cls(state["min_repeat"], state["add_bos"], state["add_eos"])

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from lamina.text.rules import SPECIAL_TOKENS
-from lamina.text.tokenize import tokenize_texts, tokenizer_from_state
+from lamina.text.tokenize import tokenize_texts, tokenizer_from_config
 
 pytest.importorskip("sentencepiece")
 from lamina.text.subword import SubwordTokenizer  # noqa: E402
@@ -40,8 +40,8 @@ def test_pieces_cover_the_text(tokenizer: SubwordTokenizer, lines: list[str]) ->
 
 
 def test_model_travels_as_bytes_in_json(tokenizer: SubwordTokenizer, lines: list[str]) -> None:
-    state = json.loads(json.dumps(tokenizer.state()))
-    rebuilt = tokenizer_from_state(state)
+    state = json.loads(json.dumps(tokenizer.config()))
+    rebuilt = tokenizer_from_config(state)
     assert isinstance(rebuilt, SubwordTokenizer)
     assert rebuilt.model == tokenizer.model
     assert rebuilt(lines) == tokenizer(lines)

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from lamina.text import tokenize as tokenize_module
-from lamina.text.tokenize import cached_tokens_path, tokenize_texts, tokenizer_from_state
+from lamina.text.tokenize import cached_tokens_path, tokenize_texts, tokenizer_from_config
 from lamina.text.words import WordTokenizer
 
 BOTCHAN = Path(__file__).parent / "data" / "botchan_excerpt.txt"
@@ -99,4 +99,4 @@ def test_bad_arguments(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="n_workers must be None or an int >= 0, got -1"):
         tokenize_texts(["a"], n_workers=-1, cache_folder=tmp_path)
     with pytest.raises(ValueError, match="unknown tokenizer 'nope'"):
-        tokenizer_from_state({"name": "nope"})
+        tokenizer_from_config({"name": "nope"})

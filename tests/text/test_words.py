@@ -115,6 +115,6 @@ def test_bad_settings_are_refused() -> None:
 
 def test_state_rebuilds_the_same_tokenizer() -> None:
     tokenizer = WordTokenizer(min_repeat=4, add_eos=True)
-    again = WordTokenizer.from_state(tokenizer.state())
-    assert again.state() == tokenizer.state()
+    again = WordTokenizer.from_config(tokenizer.config())
+    assert again.config() == tokenizer.config()
     assert again(["Sooooo"]) == tokenizer(["Sooooo"])
