@@ -4,8 +4,28 @@ from __future__ import annotations
 
 from torch import nn
 
+from lamina.models.awd_lstm import (
+    AWDLSTMClassifier,
+    AWDLSTMLanguageModel,
+    awd_lstm_clas_split,
+    awd_lstm_lm_split,
+)
 from lamina.models.body import VisionModel
+from lamina.models.text_transformer import (
+    TransformerClassifier,
+    TransformerLanguageModel,
+    transformer_clas_split,
+    transformer_lm_split,
+)
 from lamina.models.unet import DynamicUnet, unet_split
+
+# text models: their split function, by class
+_TEXT_SPLITS = {
+    AWDLSTMLanguageModel: awd_lstm_lm_split,
+    AWDLSTMClassifier: awd_lstm_clas_split,
+    TransformerLanguageModel: transformer_lm_split,
+    TransformerClassifier: transformer_clas_split,
+}
 
 
 def default_split(model: nn.Module) -> list[list[nn.Parameter]]:
@@ -14,6 +34,8 @@ def default_split(model: nn.Module) -> list[list[nn.Parameter]]:
     - a `VisionModel` (from `create_vision_model`): [first half of the body, second half of
       the body, head]; for resnets: stem + layer1 + layer2 / layer3 + layer4 / head;
     - a `DynamicUnet`: [encoder, decoder];
+    - the text models: see `awd_lstm_lm_split`, `awd_lstm_clas_split`,
+      `transformer_lm_split`, `transformer_clas_split`;
     - any other module: [every child before the last child with parameters, that child and
       the rest], or a single group when only one child holds parameters. Parameters held
       directly by the module join the first group.
@@ -25,6 +47,8 @@ def default_split(model: nn.Module) -> list[list[nn.Parameter]]:
         groups = [_params(body[: model.split]), _params(body[model.split :]), _params(model.head)]
     elif isinstance(model, DynamicUnet):
         groups = unet_split(model)
+    elif type(model) in _TEXT_SPLITS:
+        groups = _TEXT_SPLITS[type(model)](model)
     else:
         groups = _generic_split(model)
     return [group for group in groups if group]
