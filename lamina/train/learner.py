@@ -48,6 +48,15 @@ def default_splitter(model: nn.Module) -> list[list[nn.Parameter]]:
     return [list(model.parameters())]
 
 
+def _registered_optimizer(name: str) -> Callable[..., torch.optim.Optimizer]:
+    from lamina.core.registry import lookup
+
+    try:
+        return lookup("optimizer", name)
+    except KeyError as error:
+        raise ValueError(f"opt_func: {error.args[0]}") from None
+
+
 def _listify(items: Any) -> list:
     if items is None:
         return []
@@ -65,7 +74,8 @@ class Learner:
         model: any `nn.Module`; it receives the first `dls.n_inp` items of each batch.
         loss_func: `loss(pred, *targets)`; None infers it from the data (the block's loss, else
             cross-entropy for integer targets and MSE for float targets).
-        opt_func: `opt_func(param_groups, lr=..., wd=...)` returning a torch optimizer.
+        opt_func: `opt_func(param_groups, lr=..., wd=...)` returning a torch optimizer, or the
+            registered name of one (`"adamw"`, `"sgd"`, `"lamb"`, ... see `lamina.optim`).
         lr: default learning rate; `wd`: default weight decay (None: the optimizer's default).
         metrics: functions `metric(pred, targ)`, `Metric` instances or classes, or names.
         cbs: extra callbacks, added to the defaults (recorder, progress, NaN guard).
@@ -89,7 +99,7 @@ class Learner:
         dls: Loaders,
         model: nn.Module,
         loss_func: Callable | None = None,
-        opt_func: Callable[..., torch.optim.Optimizer] = adamw,
+        opt_func: Callable[..., torch.optim.Optimizer] | str = adamw,
         lr: float = 1e-3,
         wd: float | None = None,
         metrics: Any = None,
@@ -103,6 +113,8 @@ class Learner:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
         check_loaders(dls)
+        if isinstance(opt_func, str):
+            opt_func = _registered_optimizer(opt_func)
         if not callable(opt_func):
             raise TypeError(f"opt_func must be callable, got {opt_func!r}")
         if not (isinstance(lr, (int, float)) and lr > 0):

@@ -18,7 +18,7 @@ from torch import nn
 
 from lamina.core.registry import lookup, register
 from lamina.data.inference import InferenceLoaders, InferencePipeline
-from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
+from lamina.models import build_model, default_split
 from lamina.models.registry import TIMM_PREFIX, model_names
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.learner import VisionLearner
@@ -45,12 +45,13 @@ def build_model_from_spec(spec: dict[str, Any]) -> nn.Module:
     n_out, n_in = _required(spec, "n_out", int), _required(spec, "n_in", int)
     cut = spec.get("cut")
     kind = spec.get("model", "classifier")
+    # Both kinds are registered architectures, rebuilt by name like every exported model.
     if kind == "classifier":
         head = _required(spec, "head", dict)
-        return create_vision_model(arch, n_out, n_in=n_in, cut=cut, **head)
+        return build_model("vision_model", arch=arch, n_out=n_out, n_in=n_in, cut=cut, **head)
     if kind == "unet":
         unet = _required(spec, "unet", dict)
-        return DynamicUnet(create_body(arch, False, n_in, cut), n_out, **unet)
+        return build_model("unet", arch=arch, n_out=n_out, n_in=n_in, cut=cut, **unet)
     raise ValueError(f"unknown vision model kind {kind!r}; known: 'classifier', 'unet'")
 
 

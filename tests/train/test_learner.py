@@ -298,3 +298,11 @@ def test_metrics_by_registered_name() -> None:
     assert [metric.name for metric in learn.metrics] == ["accuracy", "error_rate"]
     learn.fit(1, lr=1e-2)
     assert 0 <= learn.validate()[1] <= 1
+
+
+def test_opt_func_may_name_a_registered_optimizer() -> None:
+    learn = tiny_learner(opt_func="sgd")
+    learn.fit(1, 1e-2)
+    assert type(learn.opt).__name__ == "SGD"
+    with pytest.raises(ValueError, match="registered optimizer names: .*adamw"):
+        tiny_learner(opt_func="adamm")
