@@ -289,10 +289,20 @@ class BlockDataLoaders(DataLoaders):
             valid = _loader_for(datasets, datasets.valid, {**common, "bs": val_bs or bs})
         return cls(train, valid, datasets, datasets.train.item_tfms, batch_tfms, device)
 
+    def _per_element(self, n: int) -> tuple[list[str], list, list[TransformBlock]]:
+        # A block's own loader may yield more elements than there are blocks (a stream's
+        # targets are its inputs shifted): those decode and draw like the last block.
+        extra = max(0, n - len(self.kinds))
+        kinds = [*self.kinds, *[self.kinds[-1]] * extra]
+        type_tfms = [*self.datasets.type_tfms, *[self.datasets.type_tfms[-1]] * extra]
+        blocks = [*self.datasets.blocks, *[self.datasets.blocks[-1]] * extra]
+        return kinds, type_tfms, blocks
+
     def decode(self, batch: tuple) -> tuple:
         """Undo the batch transforms of `batch` and map indices to labels."""
-        batch = self.batch_tfms.decode(tuple(batch), self.kinds)
-        return decode_types(batch, self.kinds, self.datasets.type_tfms)
+        kinds, type_tfms, _ = self._per_element(len(batch))
+        batch = self.batch_tfms.decode(tuple(batch), tuple(kinds))
+        return decode_types(batch, kinds, type_tfms)
 
     def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
         """Plot up to `max_n` samples (un-normalized, labelled), each element drawn by its
@@ -302,8 +312,9 @@ class BlockDataLoaders(DataLoaders):
         """
         from lamina.data.show import show_samples
 
-        decoded = self.decode(self.one_batch(ds_idx))
-        return show_samples(decoded, self.datasets.blocks, max_n=max_n, ncols=ncols)
+        batch = self.one_batch(ds_idx)
+        _, _, blocks = self._per_element(len(batch))
+        return show_samples(self.decode(batch), blocks, max_n=max_n, ncols=ncols)
 
     def test_dl(
         self, items: Sequence[Any], with_labels: bool | None = None, bs: int | None = None
@@ -353,7 +364,8 @@ class BlockDataLoaders(DataLoaders):
 def _target_info(datasets: Datasets) -> TargetInfo:
     """What the first target block calls for (nothing when every element is an input)."""
     if len(datasets.blocks) <= datasets.n_inp:
-        return TargetInfo()
+        own = datasets.blocks[-1].self_target(datasets.type_tfms[-1])
+        return own if own is not None else TargetInfo()
     target = datasets.blocks[datasets.n_inp]
     c = None
     if len(datasets.train):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
 
     from lamina.data.item_dataset import ItemDataset
+    from lamina.data.loaders import TargetInfo
 
 
 # ----------------------------------------------------------------------------- type transforms
@@ -203,6 +204,12 @@ class TransformBlock:
         drop_last, device, seed, batch_tfms, ...). A data set that is not read item by item (a
         stream cut into windows) returns its own iterable of batches here.
         """
+        return None
+
+    def self_target(self, type_tfms: Sequence[Transform]) -> TargetInfo | None:
+        """For an input block whose loader derives the targets from the inputs (a stream
+        predicting its next element), what those targets call for; None (the default) when the
+        targets come from target blocks."""
         return None
 
     def show(self, ax: Axes, value: Any, context: dict[str, Any]) -> str | None:

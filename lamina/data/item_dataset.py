@@ -261,18 +261,30 @@ def _fit_and_encode(
     valid_idx: list[int],
     names: list[str],
 ) -> None:
-    """Fit each type transform on the training values (so far encoded), then encode all values."""
+    """Fit each type transform on the training values (so far encoded), then encode all values:
+    at once with `encode_many` (transforms that batch, e.g. a tokenizer), or one by one when that
+    fails, so the error names the item at fault."""
     for tfm in tfms:
         setup = getattr(tfm, "setup", None)
         if setup is not None:
             setup([encoded[i][element] for i in train_idx])
-        for index in (*train_idx, *valid_idx):
+        indices = [*train_idx, *valid_idx]
+        try:
+            values = tfm.encode_many([encoded[i][element] for i in indices], kind)
+        except Exception:  # noqa: BLE001  (encoded again one by one below, naming the culprit)
+            values = None
+        if values is not None and len(values) == len(indices):
+            for index, value in zip(indices, values, strict=True):
+                encoded[index][element] = value
+            continue
+        valid = set(valid_idx)
+        for index in indices:
             value = encoded[index][element]
             try:
                 encoded[index][element] = tfm.encode(value, kind)
             except Exception as error:
-                where = "training" if index in train_idx else "validation"
-                hint = " (the vocab is fitted on the training labels)" if index in valid_idx else ""
+                where = "validation" if index in valid else "training"
+                hint = " (the vocab is fitted on the training labels)" if index in valid else ""
                 raise ItemError(
                     f"{names[index]} ({where} set): {type(tfm).__name__} failed on "
                     f"{value!r}: {error}{hint}"

@@ -46,6 +46,14 @@ class Transform:
         """Transform one element of kind `kind` (return it unchanged when not handled)."""
         return x
 
+    def encode_many(self, values: Sequence[Any], kind: str) -> list[Any]:
+        """Encode a whole column of values at once (type transforms, when a data set is built).
+
+        The default encodes one by one; override when batching pays (a tokenizer runs over all
+        documents in parallel and caches the result).
+        """
+        return [self.encode(value, kind) for value in values]
+
     def decode(self, x: Any, kind: str) -> Any:
         """Undo `encode` where that makes sense for display (default: unchanged)."""
         return x

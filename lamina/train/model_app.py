@@ -51,9 +51,13 @@ def _field(spec: dict[str, Any], key: str, kind: type) -> Any:
 
 @register("app", APP)
 def build_model_learner(
-    spec: dict[str, Any], tensors: dict[str, torch.Tensor], device: torch.device | None
+    spec: dict[str, Any],
+    tensors: dict[str, torch.Tensor],
+    device: torch.device | None,
+    learner_class: type[Learner] = Learner,
 ) -> Learner:
-    """Rebuild a learner exported with `model_export_spec`, for inference."""
+    """Rebuild a learner exported with `model_export_spec`, for inference (as a
+    `learner_class`: an application reuses this with its own learner)."""
     import lamina.train.losses  # noqa: F401  (registers the losses looked up by name)
 
     model = build_model(_field(spec, "model_name", str), **_field(spec, "model_args", dict))
@@ -67,6 +71,7 @@ def build_model_learner(
     loss_func = (
         from_entry("loss", loss) if loss else (default_loss_for(dls) if dls.loss_name else None)
     )
-    learn = Learner(dls, model.to(dls.device).eval(), loss_func=loss_func, precision="float32")
+    model = model.to(dls.device).eval()
+    learn = learner_class(dls, model, loss_func=loss_func, precision="float32")
     learn.export_spec = spec
     return learn

@@ -1,0 +1,203 @@
+"""The text application end to end on small real text: language model, classifier, ULMFiT."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import torch
+
+from lamina import accuracy, load_learner
+from lamina.data import RandomSplitter
+from lamina.text import (
+    TextDataLoaders,
+    language_model_learner,
+    text_classifier_learner,
+    token_vocab,
+)
+
+SMALL = {"emb_sz": 32, "n_hid": 64, "n_layers": 2}
+
+
+def _lm(frame: pd.DataFrame, **kwargs):
+    dls = TextDataLoaders.from_df(frame, text_col="text", is_lm=True, seed=0, bs=4, seq_len=16,
+                                  min_freq=1, device="cpu")  # fmt: skip
+    learn = language_model_learner(dls, "awd_lstm", config=SMALL, metrics=[accuracy, "perplexity"],
+                                   **kwargs)  # fmt: skip
+    learn.progress.silent = True
+    return learn
+
+
+def _classifier_dls(frame: pd.DataFrame, **kwargs) -> TextDataLoaders:
+    return TextDataLoaders.from_df(frame, text_col="text", label_col="label", seed=0, bs=16,
+                                   min_freq=1, device="cpu", **kwargs)  # fmt: skip
+
+
+def test_a_language_model_learns_the_novel(labelled_sentences: pd.DataFrame) -> None:
+    torch.manual_seed(0)
+    learn = _lm(labelled_sentences)
+    assert learn.dls.vocab == token_vocab(learn.dls)  # an LM's targets are its tokens
+    before = learn.validate()[0]
+    learn.fit_one_cycle(4, 1e-2)
+    loss, acc, perplexity = learn.validate()
+    assert loss < before - 0.5
+    assert perplexity == pytest.approx(float(torch.tensor(loss).exp()), rel=0.02)
+    text = learn.predict("The school", n_words=6, temperature=0.0)
+    assert text.startswith("The school")
+    assert len(text.split()) >= 6
+    x, y = next(iter(learn.dls.train))
+    assert torch.equal(x[:, 1:], y[:, :-1])  # targets are the stream shifted by one
+
+
+def test_windows_vary_in_training_and_documents_reshuffle(labelled_sentences) -> None:
+    dls = TextDataLoaders.from_df(labelled_sentences, is_lm=True, seed=0, bs=4, seq_len=16,
+                                  min_freq=1, device="cpu")  # fmt: skip
+    lengths = [x.shape[1] for x, _ in dls.train]
+    assert len(set(lengths)) > 2
+    assert [x.shape[1] for x, _ in dls.valid][:-1] == [16] * (len(dls.valid) - 1)
+    first, second = (next(iter(dls.train))[0] for _ in range(2))
+    assert not torch.equal(first[:, :5], second[:, :5])
+
+
+def test_a_classifier_separates_prose_from_documentation(labelled_sentences) -> None:
+    torch.manual_seed(0)
+    dls = _classifier_dls(labelled_sentences)
+    assert dls.vocab == ["novel", "python"]
+    xb, yb = dls.one_batch()
+    assert xb.dtype == torch.int64
+    assert (xb == 1).any()
+    learn = text_classifier_learner(dls, "awd_lstm", config=SMALL, metrics=accuracy)
+    learn.progress.silent = True
+    learn.unfreeze()
+    learn.fit_one_cycle(6, 1e-2)
+    assert learn.validate()[1] >= 0.85
+    _, valid_rows = RandomSplitter(0.2, seed=0)(range(len(labelled_sentences)))
+    texts = labelled_sentences.loc[valid_rows, "text"].tolist()
+    preds, targs = learn.get_preds()
+    by_text = {text: int(pred.argmax()) for text, pred in zip(texts, preds, strict=True)}
+    text = texts[0]
+    label, index, probs = learn.predict(text)
+    assert int(index) == by_text[text]
+    assert label == dls.vocab[int(index)]
+    assert probs.shape == (2,)
+
+
+def test_batches_group_similar_lengths(labelled_sentences) -> None:
+    dls = _classifier_dls(labelled_sentences)
+    padding = sum(int((xb == 1).sum()) for xb, _ in dls.train)
+    lengths = torch.tensor(dls.train.lengths)[torch.randperm(len(dls.train.lengths))]
+    unsorted = sum(int((chunk.max() - chunk).sum()) for chunk in lengths.split(16))
+    assert padding < 0.5 * unsorted
+    order = [int(i) for batch in dls.valid.batch_indices() for i in batch]
+    assert order == list(range(len(dls.datasets.valid)))  # get_preds lines up with the items
+
+
+def test_ulmfit_encoder_moves_from_the_language_model_to_the_classifier(
+    labelled_sentences, tmp_path: Path
+) -> None:
+    torch.manual_seed(0)
+    lm = _lm(labelled_sentences, path=tmp_path)
+    lm.fit_one_cycle(1, 1e-2)
+    lm.save_encoder("encoder")
+    dls = _classifier_dls(labelled_sentences, text_vocab=lm.dls.vocab)
+    clas = text_classifier_learner(dls, "awd_lstm", config=SMALL, path=tmp_path)
+    clas.load_encoder("encoder")
+    encoder = lm.model.encoder.state_dict()
+    for name, value in clas.model.encoder.state_dict().items():
+        assert torch.equal(value, encoder[name])
+    other = text_classifier_learner(_classifier_dls(labelled_sentences), "awd_lstm",
+                                    config=SMALL, path=tmp_path)  # fmt: skip
+    if token_vocab(other.dls) != lm.dls.vocab:
+        with pytest.raises(ValueError, match="text_vocab"):
+            other.load_encoder("encoder")
+
+
+def test_fine_tune_unfreezes_one_group_at_a_time(labelled_sentences) -> None:
+    dls = _classifier_dls(labelled_sentences)
+    learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
+    learn.progress.silent = True
+    seen = []
+    original = learn.fit_one_cycle
+
+    def record(n_epoch, lr_max=None, **kwargs):
+        groups = learn.splitter(learn.model)
+        seen.append(sum(any(p.requires_grad for p in group) for group in groups))
+        return original(n_epoch, lr_max, **kwargs)
+
+    learn.fit_one_cycle = record  # type: ignore[method-assign]
+    learn.fine_tune(1)
+    n_groups = len(learn.splitter(learn.model))
+    assert seen == [1, 2, 3, n_groups]
+
+
+def test_export_round_trip_in_a_fresh_process(labelled_sentences, tmp_path: Path) -> None:
+    torch.manual_seed(0)
+    learn = text_classifier_learner(_classifier_dls(labelled_sentences), "awd_lstm", config=SMALL)
+    learn.progress.silent = True
+    learn.unfreeze()
+    learn.fit_one_cycle(1, 1e-2)
+    path = learn.export(tmp_path / "clas.lamina")
+    text = "Return the value of the named attribute of the object."
+    _, _, expected = learn.predict(text)
+    script = (
+        "import json, sys; from lamina import load_learner; "
+        f"learn = load_learner({str(path)!r}, device='cpu'); "
+        f"label, index, probs = learn.predict({text!r}); "
+        "print(json.dumps([label, int(index), probs.tolist()]))"
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True, cwd=Path(__file__).parents[2])  # fmt: skip
+    label, index, probs = json.loads(out.stdout.strip().splitlines()[-1])
+    assert label == learn.dls.vocab[index]
+    torch.testing.assert_close(torch.tensor(probs), expected, atol=1e-5, rtol=1e-4)
+    loaded = load_learner(path, device="cpu")
+    assert loaded.predict(text)[0] == label
+
+
+def test_show_batch_draws_decoded_text(labelled_sentences) -> None:
+    from matplotlib.figure import Figure
+
+    fig = _classifier_dls(labelled_sentences).show_batch(max_n=2)
+    assert isinstance(fig, Figure)
+    texts = [t.get_text() for ax in fig.axes for t in ax.texts]
+    assert any(len(text.split()) > 3 for text in texts)
+    lm_fig = TextDataLoaders.from_df(labelled_sentences, is_lm=True, bs=4, seq_len=16,
+                                     min_freq=1, device="cpu").show_batch(max_n=2)  # fmt: skip
+    assert isinstance(lm_fig, Figure)
+
+
+# ----------------------------------------------------------------------------- bad input
+def test_a_csv_without_the_text_column_names_it(tmp_path: Path) -> None:
+    (tmp_path / "reviews.csv").write_text("review,label\ngood film,pos\n")
+    with pytest.raises(ValueError, match="text"):
+        TextDataLoaders.from_csv(tmp_path / "reviews.csv", text_col="text", label_col="label")
+
+
+def test_a_file_that_is_not_utf8_is_named(tmp_path: Path) -> None:
+    for split, label in (("train", "pos"), ("train", "neg"), ("valid", "pos")):
+        folder = tmp_path / split / label
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "a.txt").write_text("a good film it was, a good film indeed")
+    (tmp_path / "train" / "neg" / "bad.txt").write_bytes(b"caf\xe9 au lait")
+    with pytest.raises(ValueError, match="bad.txt is not UTF-8"):
+        TextDataLoaders.from_folder(tmp_path, device="cpu", min_freq=1)
+
+
+def test_a_vocabulary_of_special_tokens_only_is_refused(labelled_sentences) -> None:
+    with pytest.raises(ValueError, match="min_freq"):
+        TextDataLoaders.from_df(labelled_sentences.iloc[:10], min_freq=1000, device="cpu")
+
+
+def test_empty_documents_are_kept_and_unknown_words_warn(labelled_sentences) -> None:
+    frame = labelled_sentences.copy()
+    frame.loc[0, "text"] = ""
+    frame.loc[1, "text"] = None
+    dls = _classifier_dls(frame)
+    assert len(dls.datasets.train) + len(dls.datasets.valid) == len(frame)
+    learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
+    with pytest.warns(UserWarning, match="unknown"):
+        learn.predict("zxqv vbrk jwpl")
