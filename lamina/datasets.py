@@ -13,8 +13,16 @@ from pathlib import Path
 from lamina.collab.builtin import load_movielens_100k, movielens_100k_folder
 from lamina.data.download import cache_dir
 from lamina.tabular.builtin import load_penguins
+from lamina.text.builtin import load_conversations, tiny_shakespeare
 
-__all__ = ["digits", "load_movielens_100k", "load_penguins", "movielens_100k_folder"]
+__all__ = [
+    "digits",
+    "load_conversations",
+    "load_movielens_100k",
+    "load_penguins",
+    "movielens_100k_folder",
+    "tiny_shakespeare",
+]
 
 
 def digits(dest: str | os.PathLike | None = None) -> Path:
