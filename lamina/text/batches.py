@@ -82,7 +82,7 @@ class LanguageModelStream:
         return max(1, math.ceil((self.row_length - 1) / self.seq_len))
 
     def _stream(self) -> torch.Tensor:
-        order = range(len(self.documents))
+        order = list(range(len(self.documents)))
         if self.shuffle:
             order = torch.randperm(len(self.documents), generator=self.order_generator).tolist()
         tokens = torch.cat([self.documents[i] for i in order])

@@ -331,6 +331,8 @@ def build_text_learner(
     name = spec.get("model_name", "")
     cls = LanguageModelLearner if str(name).endswith("_lm") else TextClassifierLearner
     learn = build_model_learner(spec, tensors, device, learner_class=cls)
-    learn.splitter = SPLITS.get(name, learn.splitter)
+    if name in SPLITS:
+        # Each split takes its own model class, narrower than the Learner's nn.Module.
+        learn.splitter = SPLITS[name]  # type: ignore[assignment]
     learn.add_cbs([ModelResetter()])
     return learn  # type: ignore[return-value]

@@ -90,9 +90,11 @@ class TextDataLoaders(BlockDataLoaders):
             >>> dls = TextDataLoaders.from_df(df, text_col="text", label_col="label", seed=0)
             >>> learn = text_classifier_learner(dls, "awd_lstm", metrics=accuracy)
         """
+        if not is_lm and label_col is None:
+            raise ValueError("label_col must name the label column of a classifier's data")
         splitter = ColSplitter(valid_col) if valid_col else RandomSplitter(valid_pct, seed=seed)
-        dblock = _datablock(is_lm, text_vocab, ColReader(text_col),
-                            None if is_lm else ColReader(label_col), splitter, kwargs)  # fmt: skip
+        get_y = None if is_lm or label_col is None else ColReader(label_col)
+        dblock = _datablock(is_lm, text_vocab, ColReader(text_col), get_y, splitter, kwargs)
         return cls._build(dblock, df, seed, kwargs)
 
     @classmethod
@@ -118,9 +120,9 @@ class TextDataLoaders(BlockDataLoaders):
         A language model reads every `.txt` file of both folders (any sub-folders).
         """
         get_items = get_text_files
-        splitter = GrandparentSplitter(train, valid)
-        if is_lm:
-            splitter = _FolderSplitter(train, valid)
+        splitter: Any = (
+            _FolderSplitter(train, valid) if is_lm else GrandparentSplitter(train, valid)
+        )
         dblock = _datablock(is_lm, text_vocab, read_text_file, None if is_lm else parent_label,
                             splitter, kwargs, get_items=get_items)  # fmt: skip
         return cls._build(dblock, Path(path), seed, kwargs)

@@ -1,0 +1,93 @@
+"""ULMFiT on SST-2 as fastai users write it, against TF-IDF + logistic regression.
+
+1. A language model (AWD-LSTM, `config=dict(emb_sz=256, n_hid=512, n_layers=2)`, sized for 2
+   CPU cores) is trained on the training sentences for one cycle; its encoder is saved.
+2. A classifier on the same vocabulary loads that encoder and runs `fine_tune` (gradual
+   unfreezing with discriminative learning rates), default learning rates.
+3. Baseline in the same run: scikit-learn's TF-IDF of word unigrams and bigrams + logistic
+   regression, on the same training and validation sentences.
+
+Reads ../shared/datasets/sst2 (train.csv, valid.csv: the GLUE dev split); skips when absent.
+Goal: validation accuracy >= 0.85 and above the baseline. Prints both and the minutes taken.
+
+Run: `python benchmarks/text_sst2.py [--lm-epochs 1] [--clas-epochs 4] [--limit N]`
+"""
+
+from __future__ import annotations
+
+import argparse
+import tempfile
+import time
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+SHARED = Path(__file__).resolve().parents[2] / "shared" / "datasets" / "sst2"
+CONFIG = {"emb_sz": 256, "n_hid": 512, "n_layers": 2}
+
+
+def baseline(train: pd.DataFrame, valid: pd.DataFrame) -> float:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+
+    vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, sublinear_tf=True)
+    x_train = vectorizer.fit_transform(train["text"])
+    model = LogisticRegression(C=4.0, max_iter=2000).fit(x_train, train["label"])
+    return float((model.predict(vectorizer.transform(valid["text"])) == valid["label"]).mean())
+
+
+def ulmfit(frame: pd.DataFrame, lm_epochs: int, clas_epochs: int, folder: Path) -> float:
+    from lamina import accuracy
+    from lamina.text import TextDataLoaders, language_model_learner, text_classifier_learner
+
+    lm_frame = frame[~frame["is_valid"]]
+    dls_lm = TextDataLoaders.from_df(lm_frame, text_col="text", is_lm=True, valid_pct=0.05,
+                                     seed=0, bs=64)  # fmt: skip
+    lm = language_model_learner(dls_lm, "awd_lstm", config=CONFIG, path=folder,
+                                metrics=[accuracy, "perplexity"])  # fmt: skip
+    lm.fit_one_cycle(lm_epochs, 2e-2)
+    lm.save_encoder("sst2_encoder")
+    dls = TextDataLoaders.from_df(frame, text_col="text", label_col="label", valid_col="is_valid",
+                                  text_vocab=dls_lm.vocab, seed=0, bs=64)  # fmt: skip
+    clas = text_classifier_learner(dls, "awd_lstm", config=CONFIG, path=folder, metrics=accuracy)
+    clas.load_encoder("sst2_encoder")
+    clas.fine_tune(clas_epochs)
+    return float(clas.validate()[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--lm-epochs", type=int, default=1)
+    parser.add_argument("--clas-epochs", type=int, default=4)
+    parser.add_argument("--limit", type=int, default=None, help="training sentences to use")
+    args = parser.parse_args()
+    if not SHARED.is_dir():
+        print(f"skipped: {SHARED} is absent")
+        return
+    train = pd.read_csv(SHARED / "train.csv")
+    if args.limit:
+        train = train.sample(n=min(args.limit, len(train)), random_state=0)
+    valid = pd.read_csv(SHARED / "valid.csv")
+    frame = pd.concat([train.assign(is_valid=False), valid.assign(is_valid=True)])
+    frame = frame.reset_index(drop=True)
+    torch.manual_seed(0)
+    start = time.perf_counter()
+    tfidf = baseline(train, valid)
+    tfidf_minutes = (time.perf_counter() - start) / 60
+    start = time.perf_counter()
+    with tempfile.TemporaryDirectory() as folder:
+        accuracy = ulmfit(frame, args.lm_epochs, args.clas_epochs, Path(folder))
+    minutes = (time.perf_counter() - start) / 60
+    print(f"training sentences {len(train)}, validation {len(valid)}, torch threads "
+          f"{torch.get_num_threads()}")  # fmt: skip
+    print(
+        f"TF-IDF (1-2 grams) + logistic regression: accuracy {tfidf:.4f} ({tfidf_minutes:.1f} min)"
+    )
+    print(f"lamina ULMFiT (LM {args.lm_epochs} epoch, classifier fine_tune({args.clas_epochs})): "
+          f"accuracy {accuracy:.4f} ({minutes:.1f} min)")  # fmt: skip
+    print(f"goal >= 0.85 and above the baseline: {accuracy >= 0.85 and accuracy > tfidf}")
+
+
+if __name__ == "__main__":
+    main()
