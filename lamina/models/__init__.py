@@ -1,4 +1,5 @@
-"""Building blocks and architectures: ResNet, XResNet, a simple CNN, bodies and heads, U-Net.
+"""Building blocks and architectures: ResNet, XResNet, a simple CNN, bodies and heads, U-Net,
+and `RecurrentLayer` for recurrent cells written in plain Python.
 
 Importing this package registers every architecture under `"model"` in the core registry, so
 `build_model(name, **kwargs)` can rebuild any of them from a name and JSON arguments.
@@ -16,6 +17,7 @@ from lamina.models.channels import adapt_input_channels
 from lamina.models.layers import AdaptiveConcatPool2d, ConvNormAct, Flatten, SigmoidRange, init_cnn
 from lamina.models.pretrained import load_weights
 from lamina.models.probe import num_features
+from lamina.models.recurrent import GRUCell, LSTMCell, RecurrentLayer
 from lamina.models.registry import build_model, model_names
 from lamina.models.resnet import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from lamina.models.simple_cnn import simple_cnn
@@ -29,7 +31,10 @@ __all__ = [
     "ConvNormAct",
     "DynamicUnet",
     "Flatten",
+    "GRUCell",
+    "LSTMCell",
     "PixelShuffleUpsample",
+    "RecurrentLayer",
     "ResNet",
     "SelfAttention",
     "SigmoidRange",

@@ -30,7 +30,9 @@ class LSTMCell(nn.Module):
 
     def init_state(self, batch_size: int, device: torch.device | str) -> tuple[torch.Tensor, ...]:
         """Zero (h, c), each (batch_size, H)."""
-        zeros = torch.zeros(batch_size, self.n_hidden, device=device)
+        zeros = torch.zeros(
+            batch_size, self.n_hidden, device=device, dtype=self.input_proj.weight.dtype
+        )
         return zeros, zeros
 
     def forward(self, x_t: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:
@@ -60,7 +62,9 @@ class GRUCell(nn.Module):
 
     def init_state(self, batch_size: int, device: torch.device | str) -> torch.Tensor:
         """Zero h, (batch_size, H)."""
-        return torch.zeros(batch_size, self.n_hidden, device=device)
+        return torch.zeros(
+            batch_size, self.n_hidden, device=device, dtype=self.input_proj.weight.dtype
+        )
 
     def forward(self, x_t: torch.Tensor, state: torch.Tensor) -> tuple:
         """(B, 3H), (B, H) -> (h, h)."""

@@ -47,12 +47,13 @@ def find_problem(
     def enter(module: nn.Module, args: tuple) -> None:
         watch.active.append(module)
 
-    def leave(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+    def leave(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
         watch.active.pop()
-        calls.append((args[0], args[0]._version, output, output._version))
+        given = args[0] if args else kwargs["input"]
+        calls.append((given, given._version, output, output._version))
 
     handles = [m.register_forward_pre_hook(enter) for m in linears]
-    handles += [m.register_forward_hook(leave) for m in linears]
+    handles += [m.register_forward_hook(leave, with_kwargs=True) for m in linears]
     try:
         with watch, torch.no_grad():
             result = cell(x_t, state)

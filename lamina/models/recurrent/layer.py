@@ -52,9 +52,10 @@ class RecurrentLayer(nn.Module):
         self.cell = cell
         self._problem: str | None = None
         self._checked = False
+        self._warned_no_linear = False
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
-        """Outputs (B, T, H) for x (B, T, F), and the final state, from `state` or the cell's own."""
+        """Outputs (B, T, H) for x (B, T, F) and the final state; starts from `state` if given."""
         if x.dim() != 3:
             raise ValueError(f"x must be (batch, seq, features), got shape {tuple(x.shape)}")
         input_proj = getattr(self.cell, "input_proj", None)
@@ -65,6 +66,9 @@ class RecurrentLayer(nn.Module):
             return run_eager(self.cell, xs, state)
         single = isinstance(state, torch.Tensor)
         plan = self._plan(single)
+        if not plan.linears:  # nothing to batch: the plain loop is as fast
+            self._warn_if_no_linear()
+            return run_eager(self.cell, xs, state)
         if not self._checked:
             self._check(plan, xs, state)
         if self._problem is not None:
@@ -94,6 +98,7 @@ class RecurrentLayer(nn.Module):
             for m in self.cell.modules()
             if type(m) is nn.Linear
             and m is not input_proj
+            and not (m._forward_hooks or m._forward_pre_hooks)  # they may change the output
             and any(p.requires_grad for p in m.parameters())
         ]
         linear_params = [p for m in linears for p in m.parameters() if p.requires_grad]
@@ -106,16 +111,26 @@ class RecurrentLayer(nn.Module):
     def _check(self, plan: ScanPlan, xs: torch.Tensor, state: State) -> None:
         """Watch one step once; warn and remember the reason if the fast path would be wrong."""
         self._checked = True
-        if not plan.linears:
-            self._problem = "it has no nn.Linear layer (besides input_proj) to batch over time"
-        else:
+        devices = [xs.device] if xs.device.type != "cpu" else []
+        with torch.random.fork_rng(devices, device_type=xs.device.type):  # draws no numbers
             self._problem = find_problem(self.cell, plan.linears, xs[:, 0], state)
         if self._problem is not None:
-            warnings.warn(
-                f"RecurrentLayer runs {type(self.cell).__name__} as a plain step-by-step loop "
-                f"(slower) because {self._problem}.",
-                stacklevel=3,
-            )
+            self._warn(self._problem)
+
+    def _warn_if_no_linear(self) -> None:
+        """Say once that a cell without any nn.Linear (frozen ones aside) gains nothing here."""
+        input_proj = getattr(self.cell, "input_proj", None)
+        linears = [m for m in self.cell.modules() if isinstance(m, nn.Linear)]
+        if not self._warned_no_linear and all(m is input_proj for m in linears):
+            self._warned_no_linear = True
+            self._warn("it has no nn.Linear layer (besides input_proj) to batch over time")
+
+    def _warn(self, reason: str) -> None:
+        warnings.warn(
+            f"RecurrentLayer runs {type(self.cell).__name__} as a plain step-by-step loop "
+            f"(slower) because {reason}.",
+            stacklevel=4,
+        )
 
 
 def _tuple_step(cell: nn.Module, single: bool) -> Callable:

@@ -52,12 +52,15 @@ def _record_calls(plan: ScanPlan, tape: _Tape) -> list[torch.utils.hooks.Removab
     tape.calls = [[] for _ in plan.linears]
 
     def make_hook(calls: list) -> Callable:
-        def hook(module: nn.Module, args: tuple, output: torch.Tensor) -> None:
-            calls.append((args[0], output))
+        def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
+            calls.append((args[0] if args else kwargs["input"], output))
 
         return hook
 
-    return [linear.register_forward_hook(make_hook(c)) for linear, c in zip(plan.linears, tape.calls)]
+    return [
+        linear.register_forward_hook(make_hook(calls), with_kwargs=True)
+        for linear, calls in zip(plan.linears, tape.calls, strict=True)
+    ]
 
 
 def _run_forward(plan: ScanPlan, xs: torch.Tensor, state: tuple, tape: _Tape) -> None:
@@ -81,11 +84,11 @@ def _run_forward(plan: ScanPlan, xs: torch.Tensor, state: tuple, tape: _Tape) ->
 def _weight_grads(plan: ScanPlan, tape: _Tape, output_grads: Sequence) -> list[torch.Tensor]:
     """Each batched linear's weight (and bias) gradient as one product over all its calls."""
     grads = []
-    for linear, calls, call_grads in zip(plan.linears, tape.calls, output_grads):
+    for linear, calls, call_grads in zip(plan.linears, tape.calls, output_grads, strict=True):
         weight = linear.weight
         outs = [
             torch.zeros_like(out) if grad is None else grad
-            for (_, out), grad in zip(calls, call_grads)
+            for (_, out), grad in zip(calls, call_grads, strict=True)
         ]
         grad_out = torch.cat([g.reshape(-1, g.shape[-1]) for g in outs])  # (calls * B, out)
         inputs = torch.cat([x.reshape(-1, x.shape[-1]) for x, _ in calls])  # (calls * B, in)
@@ -113,7 +116,8 @@ class _Scan(torch.autograd.Function):
         plan, tape = ctx.plan, ctx.tape
         ctx.tape = None  # free the graph as soon as this returns
         xs, state = tape.inputs
-        pairs = [(o, g) for o, g in zip(tape.outputs, grads) if g is not None and o.requires_grad]
+        given = zip(tape.outputs, grads, strict=True)
+        pairs = [(out, g) for out, g in given if g is not None and out.requires_grad]
         wanted = [t for t in (xs, *state) if t.requires_grad]
         calls = [out for linear_calls in tape.calls for _, out in linear_calls]
         found = torch.autograd.grad(
