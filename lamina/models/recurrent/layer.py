@@ -10,6 +10,7 @@ from torch import nn
 
 from lamina.models.recurrent.check import find_problem
 from lamina.models.recurrent.scan import ScanPlan, scan
+from lamina.models.recurrent.weight_grads import Workspace
 
 State = torch.Tensor | tuple[torch.Tensor, ...]
 
@@ -53,6 +54,7 @@ class RecurrentLayer(nn.Module):
         self._problem: str | None = None
         self._checked = False
         self._warned_no_linear = False
+        self._workspace = Workspace()
 
     def forward(self, x: torch.Tensor, state: State | None = None) -> tuple[torch.Tensor, State]:
         """Outputs (B, T, H) for x (B, T, F) and the final state; starts from `state` if given."""
@@ -106,7 +108,8 @@ class RecurrentLayer(nn.Module):
         if input_proj is not None:
             skip |= {id(p) for p in input_proj.parameters()}
         others = [p for p in self.cell.parameters() if p.requires_grad and id(p) not in skip]
-        return ScanPlan(_tuple_step(self.cell, single), linears, linear_params, others)
+        step = _tuple_step(self.cell, single)
+        return ScanPlan(step, linears, linear_params, others, self._workspace)
 
     def _check(self, plan: ScanPlan, xs: torch.Tensor, state: State) -> None:
         """Watch one step once; warn and remember the reason if the fast path would be wrong."""

@@ -11,12 +11,14 @@ product over all time steps: grad_weight = (T * batch, out)^T @ (T * batch, in).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
+
+from lamina.models.recurrent.weight_grads import Workspace, linear_grads
 
 StepFn = Callable[[torch.Tensor, tuple[torch.Tensor, ...]], tuple]
 
@@ -30,12 +32,14 @@ class ScanPlan:
         linears: the `nn.Linear` layers whose weight gradients are batched over time.
         linear_params: their trainable weights and biases, in the order the backward returns them.
         other_params: every other trainable parameter of the cell (gradients from autograd).
+        workspace: buffers for the weight gradients, kept by the layer between calls.
     """
 
     step: StepFn
     linears: list[nn.Linear]
     linear_params: list[torch.Tensor]
     other_params: list[torch.Tensor]
+    workspace: Workspace
 
 
 @dataclass
@@ -81,24 +85,6 @@ def _run_forward(plan: ScanPlan, xs: torch.Tensor, state: tuple, tape: _Tape) ->
             handle.remove()
 
 
-def _weight_grads(plan: ScanPlan, tape: _Tape, output_grads: Sequence) -> list[torch.Tensor]:
-    """Each batched linear's weight (and bias) gradient as one product over all its calls."""
-    grads = []
-    for linear, calls, call_grads in zip(plan.linears, tape.calls, output_grads, strict=True):
-        weight = linear.weight
-        outs = [
-            torch.zeros_like(out) if grad is None else grad
-            for (_, out), grad in zip(calls, call_grads, strict=True)
-        ]
-        grad_out = torch.cat([g.reshape(-1, g.shape[-1]) for g in outs])  # (calls * B, out)
-        inputs = torch.cat([x.reshape(-1, x.shape[-1]) for x, _ in calls])  # (calls * B, in)
-        if weight.requires_grad:
-            grads.append((grad_out.t() @ inputs.to(grad_out.dtype)).to(weight.dtype))
-        if linear.bias is not None and linear.bias.requires_grad:
-            grads.append(grad_out.sum(0).to(linear.bias.dtype))
-    return grads
-
-
 class _Scan(torch.autograd.Function):
     """(xs, *state, *params) -> (outputs, *final state), with a hand-written backward."""
 
@@ -132,12 +118,19 @@ class _Scan(torch.autograd.Function):
         for linear_calls in tape.calls:
             call_grads.append(found[position : position + len(linear_calls)])
             position += len(linear_calls)
+        weight_grads = [
+            grad
+            for linear, linear_calls, grads in zip(
+                plan.linears, tape.calls, call_grads, strict=True
+            )
+            for grad in linear_grads(linear, [x for x, _ in linear_calls], grads, plan.workspace)
+        ]
         return (
             None,
             input_grads[0],
             None,
             *input_grads[1:],
-            *_weight_grads(plan, tape, call_grads),
+            *weight_grads,
             *found[position:],
         )
 
