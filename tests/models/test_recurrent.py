@@ -103,6 +103,7 @@ def assert_same_as_eager(cell, x, state):
         assert (want is None) == (got is None)
         if want is not None:
             torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+    return layer
 
 
 def requiring_grad(state):
@@ -125,7 +126,8 @@ def test_gradients_equal_the_plain_loop(make_cell):
     cell = make_cell()
     x = torch.randn(3, 7, 5, dtype=torch.float64, requires_grad=True)
     state = requiring_grad(cell.init_state(3, x.device))
-    assert_same_as_eager(cell, x, state)
+    layer = assert_same_as_eager(cell, x, state)
+    assert layer._workspace.buffers  # the weight gradients came from the batched path
 
 
 def test_float32_gradients_match_within_tolerance():
@@ -268,3 +270,19 @@ def test_linear_with_a_hook_of_its_own_keeps_right_gradients():
     cell.candidate.register_forward_hook(lambda module, args, out: out * 2)
     x = torch.randn(2, 5, 5, dtype=torch.float64)
     assert_same_as_eager(cell, x, cell.init_state(2, x.device))
+
+
+def test_runs_under_cpu_autocast():
+    cell = LSTMCell(8, 16)
+    x = torch.randn(4, 6, 8)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        eager_out, _ = eager_reference(cell, x)
+    eager_out.float().sum().backward()
+    expected = [p.grad.clone() for p in cell.parameters()]
+    cell.zero_grad(set_to_none=True)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        out, _ = RecurrentLayer(cell)(x)
+    out.float().sum().backward()
+    for want, got in zip(expected, [p.grad for p in cell.parameters()], strict=True):
+        assert got.dtype == torch.float32
+        torch.testing.assert_close(got, want, rtol=0.05, atol=0.05)
