@@ -286,3 +286,32 @@ def test_runs_under_cpu_autocast():
     for want, got in zip(expected, [p.grad for p in cell.parameters()], strict=True):
         assert got.dtype == torch.float32
         torch.testing.assert_close(got, want, rtol=0.05, atol=0.05)
+
+
+class CallsInputProjInside(LSTMCell):
+    """Also feeds the hidden state through input_proj's weight in each step (a tied cell)."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(n, n)
+
+    def forward(self, x_t, state):
+        h, c = state
+        return super().forward(x_t + self.input_proj(h), (h, c))
+
+
+def test_input_proj_called_inside_the_step_gets_its_gradient():
+    cell = CallsInputProjInside(4).double()
+    x = torch.randn(2, 5, 4, dtype=torch.float64)
+    assert_same_as_eager(cell, x, cell.init_state(2, x.device))
+
+
+def test_unfrozen_layer_is_checked_and_batched():
+    cell = LSTMCell(5, 6).double()
+    cell.hidden_proj.weight.requires_grad_(False)
+    layer = RecurrentLayer(cell)
+    layer(torch.randn(2, 3, 5, dtype=torch.float64))[0].sum().backward()
+    assert not layer._workspace.buffers
+    cell.hidden_proj.weight.requires_grad_(True)
+    layer(torch.randn(2, 3, 5, dtype=torch.float64))[0].sum().backward()
+    assert layer._workspace.buffers
+    assert cell.hidden_proj.weight.grad is not None

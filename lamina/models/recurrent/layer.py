@@ -52,7 +52,7 @@ class RecurrentLayer(nn.Module):
             )
         self.cell = cell
         self._problem: str | None = None
-        self._checked = False
+        self._checked_linears: list[nn.Linear] | None = None  # the last check's batched layers
         self._warned_no_linear = False
         self._workspace = Workspace()
 
@@ -71,7 +71,7 @@ class RecurrentLayer(nn.Module):
         if not plan.linears:  # nothing to batch: the plain loop is as fast
             self._warn_if_no_linear()
             return run_eager(self.cell, xs, state)
-        if not self._checked:
+        if self._checked_linears != plan.linears:
             self._check(plan, xs, state)
         if self._problem is not None:
             return run_eager(self.cell, xs, state)
@@ -104,16 +104,15 @@ class RecurrentLayer(nn.Module):
             and any(p.requires_grad for p in m.parameters())
         ]
         linear_params = [p for m in linears for p in m.parameters() if p.requires_grad]
-        skip = {id(p) for p in linear_params}
-        if input_proj is not None:
-            skip |= {id(p) for p in input_proj.parameters()}
-        others = [p for p in self.cell.parameters() if p.requires_grad and id(p) not in skip]
+        batched = {id(p) for p in linear_params}
+        # input_proj stays here: autograd gives it None unless the step calls it too
+        others = [p for p in self.cell.parameters() if p.requires_grad and id(p) not in batched]
         step = _tuple_step(self.cell, single)
         return ScanPlan(step, linears, linear_params, others, self._workspace)
 
     def _check(self, plan: ScanPlan, xs: torch.Tensor, state: State) -> None:
         """Watch one step once; warn and remember the reason if the fast path would be wrong."""
-        self._checked = True
+        self._checked_linears = plan.linears
         devices = [xs.device] if xs.device.type != "cpu" else []
         with torch.random.fork_rng(devices, device_type=xs.device.type):  # draws no numbers
             self._problem = find_problem(self.cell, plan.linears, xs[:, 0], state)
