@@ -4,7 +4,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from lamina.models import GRUCell, LSTMCell, RecurrentLayer
-from lamina.models.recurrent import run_eager
+from lamina.models.recurrent import run_eager, scan
 
 
 class PlainLSTMCell(nn.Module):
@@ -128,6 +128,19 @@ def test_gradients_equal_the_plain_loop(make_cell):
     state = requiring_grad(cell.init_state(3, x.device))
     layer = assert_same_as_eager(cell, x, state)
     assert layer._workspace.buffers  # the weight gradients came from the batched path
+
+
+@pytest.mark.parametrize(
+    "make_cell",
+    [lambda: LSTMCell(5, 6).double(), lambda: PlainGRUCell(5, 6).double()],
+    ids=["lstm_input_proj", "gru_plain"],
+)
+def test_gradients_equal_the_plain_loop_over_several_chunks(make_cell, monkeypatch):
+    monkeypatch.setattr(scan, "CHUNK_ROWS", 6)  # 2 steps of batch 3 per chunk: 4 chunks
+    cell = make_cell()
+    x = torch.randn(3, 7, 5, dtype=torch.float64, requires_grad=True)
+    state = requiring_grad(cell.init_state(3, x.device))
+    assert_same_as_eager(cell, x, state)
 
 
 def test_float32_gradients_match_within_tolerance():

@@ -1,12 +1,14 @@
 """The fast path: one autograd node for a whole sequence, with weight gradients batched over time.
 
 A plain loop over a cell leaves autograd to compute, at every time step, the gradient of each
-`nn.Linear` weight from a (batch, in) x (batch, out) product and to add it into `.grad`: many small
-matrix products with an inner size of only `batch`, and as many full-size additions. Here the
-forward runs the cell step by step as usual, recording each `nn.Linear` call's input and output;
-the backward asks autograd for the gradients of the inputs, the states and those outputs only
-(autograd then skips every weight gradient), and computes each weight gradient afterwards as one
-product over all time steps: grad_weight = (T * batch, out)^T @ (T * batch, in).
+`nn.Linear` weight from a (batch, in) x (batch, out) product and to add it into `.grad`. Here the
+forward runs the cell step by step as usual, recording each `nn.Linear` call's input and output,
+and cuts the sequence into chunks of steps (the state is detached between chunks). The backward
+walks the chunks from last to first; for each it asks autograd for the gradients of the chunk's
+inputs, its start state and those linear outputs only (autograd then skips every weight
+gradient), and adds the chunk's weight gradients as one product:
+grad_weight += (steps * batch, out)^T @ (steps * batch, in). Working chunk by chunk keeps the
+output gradients waiting for that product few, so their memory is reused while still in cache.
 """
 
 from __future__ import annotations
@@ -18,9 +20,10 @@ import torch
 from torch import nn
 from torch.autograd.function import once_differentiable
 
-from lamina.models.recurrent.weight_grads import Workspace, linear_grads
+from lamina.models.recurrent.weight_grads import LinearGrads, Workspace
 
 StepFn = Callable[[torch.Tensor, tuple[torch.Tensor, ...]], tuple]
+CHUNK_ROWS = 1024  # batch * steps per chunk: an inner size where a product runs near full speed
 
 
 @dataclass
@@ -43,46 +46,84 @@ class ScanPlan:
 
 
 @dataclass
-class _Tape:
-    """The graph of the forward and the tensors the backward asks autograd about."""
+class _Chunk:
+    """The graph of some consecutive steps and the tensors the backward asks autograd about."""
 
-    inputs: tuple[torch.Tensor, tuple[torch.Tensor, ...]] | None = None  # (xs, state) leaves
-    outputs: list[torch.Tensor] = field(default_factory=list)  # stacked outs, final state
+    xs: torch.Tensor  # (B, steps, F) leaf
+    state: tuple[torch.Tensor, ...]  # start state leaves
+    outputs: list[torch.Tensor] = field(default_factory=list)  # (B, steps, H), then end state
     calls: list[list[tuple[torch.Tensor, torch.Tensor]]] = field(default_factory=list)
 
 
-def _record_calls(plan: ScanPlan, tape: _Tape) -> list[torch.utils.hooks.RemovableHandle]:
-    """Hook every batched `nn.Linear` so each call's (input, output) lands on the tape."""
-    tape.calls = [[] for _ in plan.linears]
+def _record_calls(linears: list[nn.Linear], calls: list[list]) -> list:
+    """Hook each linear so each call's (input, output) lands in `calls[i][-1]`, the open chunk."""
 
-    def make_hook(calls: list) -> Callable:
+    def make_hook(index: int) -> Callable:
         def hook(module: nn.Module, args: tuple, kwargs: dict, output: torch.Tensor) -> None:
-            calls.append((args[0] if args else kwargs["input"], output))
+            calls[index].append((args[0] if args else kwargs["input"], output))
 
         return hook
 
     return [
-        linear.register_forward_hook(make_hook(calls), with_kwargs=True)
-        for linear, calls in zip(plan.linears, tape.calls, strict=True)
+        linear.register_forward_hook(make_hook(i), with_kwargs=True)
+        for i, linear in enumerate(linears)
     ]
 
 
-def _run_forward(plan: ScanPlan, xs: torch.Tensor, state: tuple, tape: _Tape) -> None:
-    """Run the cell over xs (B, T, F) with autograd on, keeping the whole graph on the tape."""
-    xs = xs.detach().requires_grad_(xs.requires_grad)
-    state = tuple(s.detach().requires_grad_(s.requires_grad) for s in state)
-    tape.inputs = (xs, state)
-    handles = _record_calls(plan, tape)
-    outs = []
+def _run_forward(plan: ScanPlan, xs: torch.Tensor, state: tuple) -> list[_Chunk]:
+    """Run the cell over xs (B, T, F) with autograd on, one graph per chunk of steps."""
+    steps = max(1, CHUNK_ROWS // xs.shape[0])
+    chunks: list[_Chunk] = []
+    calls: list[list] = [[] for _ in plan.linears]
+    handles = _record_calls(plan.linears, calls)
     try:
         with torch.enable_grad():
-            for x_t in xs.unbind(1):
-                out, state = plan.step(x_t, state)
-                outs.append(out)
-            tape.outputs = [torch.stack(outs, 1), *state]  # (B, T, H), then the final state
+            for start in range(0, xs.shape[1], steps):
+                chunk_xs = xs[:, start : start + steps].detach().requires_grad_(xs.requires_grad)
+                state = tuple(
+                    s.detach().requires_grad_(s.requires_grad or start > 0) for s in state
+                )
+                chunk = _Chunk(chunk_xs, state)
+                outs = []
+                for x_t in chunk_xs.unbind(1):
+                    out, state = plan.step(x_t, state)
+                    outs.append(out)
+                chunk.outputs = [torch.stack(outs, 1), *state]
+                chunk.calls = [list(c) for c in calls]
+                for c in calls:
+                    c.clear()
+                chunks.append(chunk)
     finally:
         for handle in handles:
             handle.remove()
+    return chunks
+
+
+def _chunk_backward(chunk: _Chunk, out_grad, state_grads, others, sums, other_grads) -> tuple:
+    """Backward through one chunk; returns (xs grad, start state grads) and adds to the sums."""
+    given = zip(chunk.outputs, [out_grad, *state_grads], strict=True)
+    pairs = [(out, g) for out, g in given if g is not None and out.requires_grad]
+    leaves = [t for t in (chunk.xs, *chunk.state) if t.requires_grad]
+    calls = [out for linear_calls in chunk.calls for _, out in linear_calls]
+    if not pairs:
+        return None, [None] * len(chunk.state)
+    found = torch.autograd.grad(
+        [out for out, _ in pairs],
+        [*leaves, *calls, *others],
+        [g for _, g in pairs],
+        allow_unused=True,
+    )
+    leaf_grads = iter(found[: len(leaves)])
+    input_grads = [next(leaf_grads) if t.requires_grad else None for t in (chunk.xs, *chunk.state)]
+    position = len(leaves)
+    for linear_sums, linear_calls in zip(sums, chunk.calls, strict=True):
+        grads = found[position : position + len(linear_calls)]
+        linear_sums.add([x for x, _ in linear_calls], grads)
+        position += len(linear_calls)
+    for i, grad in enumerate(found[position:]):
+        if grad is not None:
+            other_grads[i] = grad if other_grads[i] is None else other_grads[i] + grad
+    return input_grads[0], input_grads[1:]
 
 
 class _Scan(torch.autograd.Function):
@@ -90,49 +131,33 @@ class _Scan(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, plan: ScanPlan, xs: torch.Tensor, n_state: int, *tensors: torch.Tensor):
-        tape = _Tape()
-        _run_forward(plan, xs, tensors[:n_state], tape)
-        ctx.plan, ctx.tape = plan, tape
+        chunks = _run_forward(plan, xs, tensors[:n_state])
+        ctx.plan, ctx.chunks = plan, chunks
         ctx.set_materialize_grads(False)
-        return tuple(t.detach() for t in tape.outputs)
+        outs = torch.cat([chunk.outputs[0].detach() for chunk in chunks], dim=1)
+        return outs, *(s.detach() for s in chunks[-1].outputs[1:])
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, *grads: torch.Tensor | None):
-        plan, tape = ctx.plan, ctx.tape
-        ctx.tape = None  # free the graph as soon as this returns
-        xs, state = tape.inputs
-        given = zip(tape.outputs, grads, strict=True)
-        pairs = [(out, g) for out, g in given if g is not None and out.requires_grad]
-        wanted = [t for t in (xs, *state) if t.requires_grad]
-        calls = [out for linear_calls in tape.calls for _, out in linear_calls]
-        found = torch.autograd.grad(
-            [out for out, _ in pairs],
-            [*wanted, *calls, *plan.other_params],
-            [g for _, g in pairs],
-            allow_unused=True,
-        )
-        found_inputs = iter(found[: len(wanted)])
-        input_grads = [next(found_inputs) if t.requires_grad else None for t in (xs, *state)]
-        call_grads, position = [], len(wanted)
-        for linear_calls in tape.calls:
-            call_grads.append(found[position : position + len(linear_calls)])
-            position += len(linear_calls)
-        weight_grads = [
-            grad
-            for linear, linear_calls, grads in zip(
-                plan.linears, tape.calls, call_grads, strict=True
+    def backward(ctx, out_grad: torch.Tensor | None, *state_grads: torch.Tensor | None):
+        plan, chunks = ctx.plan, ctx.chunks
+        ctx.chunks = None
+        sums = [LinearGrads(linear, plan.workspace) for linear in plan.linears]
+        other_grads: list[torch.Tensor | None] = [None] * len(plan.other_params)
+        xs_grads = []
+        end = sum(chunk.xs.shape[1] for chunk in chunks)
+        while chunks:
+            chunk = chunks.pop()  # frees each chunk's graph once done
+            start = end - chunk.xs.shape[1]
+            chunk_out_grad = None if out_grad is None else out_grad[:, start:end]
+            xs_grad, state_grads = _chunk_backward(
+                chunk, chunk_out_grad, state_grads, plan.other_params, sums, other_grads
             )
-            for grad in linear_grads(linear, [x for x, _ in linear_calls], grads, plan.workspace)
-        ]
-        return (
-            None,
-            input_grads[0],
-            None,
-            *input_grads[1:],
-            *weight_grads,
-            *found[position:],
-        )
+            xs_grads.append(torch.zeros_like(chunk.xs) if xs_grad is None else xs_grad)
+            end = start
+        xs_grad = torch.cat(xs_grads[::-1], dim=1) if ctx.needs_input_grad[1] else None
+        weight_grads = [grad for linear_sums in sums for grad in linear_sums.result()]
+        return None, xs_grad, None, *state_grads, *weight_grads, *other_grads
 
 
 def scan(plan: ScanPlan, xs: torch.Tensor, state: tuple[torch.Tensor, ...]) -> tuple:

@@ -1,9 +1,10 @@
-"""Gradients of an `nn.Linear` weight and bias from all its calls over a sequence at once.
+"""Gradients of an `nn.Linear` weight and bias from many of its calls at once.
 
 For calls with inputs x_t (B, in) and output gradients g_t (B, out), the weight gradient is
-sum_t g_t^T x_t = G^T X with G, X the calls stacked: (T * B, out) and (T * B, in). The calls are
-stacked in chunks of about `CHUNK_ROWS` rows into buffers kept between calls (`Workspace`):
-on CPU, a fresh large tensor costs a page fault per 4 KiB on first touch, as much as the copy.
+sum_t g_t^T x_t = G^T X with G, X the calls stacked: (T * B, out) and (T * B, in). A plain loop
+instead runs T products with an inner size of only B and adds each into `.grad`. The calls are
+stacked into buffers kept between calls (`Workspace`): on CPU, a fresh large tensor costs a page
+fault per 4 KiB on first touch, as much as the copy itself.
 """
 
 from __future__ import annotations
@@ -13,11 +14,12 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-CHUNK_ROWS = 1024  # an inner size where one product runs near full speed
-
 
 class Workspace:
-    """Buffers reused from one backward to the next, one per (role, dtype, device)."""
+    """Buffers reused from one backward to the next, one per (role, width, dtype, device).
+
+    Not for two backward passes of one layer running at once in different threads.
+    """
 
     def __init__(self) -> None:
         self.buffers: dict[tuple, torch.Tensor] = {}
@@ -33,46 +35,44 @@ class Workspace:
         return torch.cat(tensors, out=buffer[:rows])
 
 
-def linear_grads(
-    linear: nn.Linear,
-    inputs: Sequence[torch.Tensor],
-    output_grads: Sequence[torch.Tensor | None],
-    workspace: Workspace,
-) -> list[torch.Tensor]:
-    """[weight grad, bias grad] of `linear`, each only if it requires grad, from all its calls.
+class LinearGrads:
+    """Sums the weight and bias gradients of one `nn.Linear` over groups of its calls."""
 
-    Args:
-        inputs: what each call received, (..., in).
-        output_grads: the gradient of each call's output, (..., out); None where it had none.
-    """
-    rows_per_call = max(1, inputs[0].numel() // inputs[0].shape[-1])
-    per_chunk = max(1, CHUNK_ROWS // rows_per_call)
-    weight_grad, bias_grad = None, None
-    for start in range(0, len(inputs), per_chunk):
-        grads, given = [], []
-        for x, g in zip(inputs[start : start + per_chunk], output_grads[start:], strict=False):
-            g = (
-                torch.zeros(x.shape[:-1] + (linear.out_features,), dtype=x.dtype)
-                if g is None
-                else g
-            )
-            grads.append(g.reshape(-1, g.shape[-1]))
-            given.append(x.reshape(-1, x.shape[-1]).to(g.dtype))
-        grad_out = workspace.stack("output grads", grads)  # (rows, out)
-        if linear.weight.requires_grad:
-            x = workspace.stack("inputs", given)  # (rows, in)
-            weight_grad = _add_product(weight_grad, grad_out.t(), x)
-        if linear.bias is not None and linear.bias.requires_grad:
-            chunk_sum = grad_out.sum(0)
-            bias_grad = chunk_sum if bias_grad is None else bias_grad.add_(chunk_sum)
-    found = []
-    if weight_grad is not None:
-        found.append(weight_grad.to(linear.weight.dtype))
-    if bias_grad is not None:
-        found.append(bias_grad.to(linear.bias.dtype))
-    return found
+    def __init__(self, linear: nn.Linear, workspace: Workspace) -> None:
+        self.linear = linear
+        self.workspace = workspace
+        self.weight: torch.Tensor | None = None
+        self.bias: torch.Tensor | None = None
+
+    def add(self, inputs: Sequence[torch.Tensor], grads: Sequence[torch.Tensor | None]) -> None:
+        """Add the calls with these inputs (..., in) and output gradients (..., out; or None)."""
+        flat_grads, flat_inputs = [], []
+        for x, g in zip(inputs, grads, strict=True):
+            if g is not None:
+                flat_grads.append(g.reshape(-1, g.shape[-1]))
+                flat_inputs.append(x.reshape(-1, x.shape[-1]).to(g.dtype))
+        if not flat_grads:
+            return
+        grad_out = self.workspace.stack("output grads", flat_grads)  # (rows, out)
+        if self.linear.weight.requires_grad:
+            x = self.workspace.stack("inputs", flat_inputs)  # (rows, in)
+            if self.weight is None:
+                self.weight = grad_out.t() @ x
+            else:
+                self.weight.addmm_(grad_out.t(), x)
+        if self.linear.bias is not None and self.linear.bias.requires_grad:
+            total = grad_out.sum(0)
+            self.bias = total if self.bias is None else self.bias.add_(total)
+
+    def result(self) -> list[torch.Tensor | None]:
+        """[weight grad, bias grad], each where it requires grad; None where no call had one."""
+        found = []
+        if self.linear.weight.requires_grad:
+            found.append(_cast(self.weight, self.linear.weight.dtype))
+        if self.linear.bias is not None and self.linear.bias.requires_grad:
+            found.append(_cast(self.bias, self.linear.bias.dtype))
+        return found
 
 
-def _add_product(total: torch.Tensor | None, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
-    """total + a @ b, in place when there is a total already."""
-    return a @ b if total is None else total.addmm_(a, b)
+def _cast(grad: torch.Tensor | None, dtype: torch.dtype) -> torch.Tensor | None:
+    return None if grad is None else grad.to(dtype)
