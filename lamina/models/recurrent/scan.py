@@ -153,9 +153,10 @@ class _Scan(torch.autograd.Function):
             xs_grad, state_grads = _chunk_backward(
                 chunk, chunk_out_grad, state_grads, plan.other_params, sums, other_grads
             )
-            xs_grads.append(torch.zeros_like(chunk.xs) if xs_grad is None else xs_grad)
+            if chunk.xs.requires_grad:
+                xs_grads.append(torch.zeros_like(chunk.xs) if xs_grad is None else xs_grad)
             end = start
-        xs_grad = torch.cat(xs_grads[::-1], dim=1) if ctx.needs_input_grad[1] else None
+        xs_grad = torch.cat(xs_grads[::-1], dim=1) if xs_grads else None
         weight_grads = [grad for linear_sums in sums for grad in linear_sums.result()]
         return None, xs_grad, None, *state_grads, *weight_grads, *other_grads
 
