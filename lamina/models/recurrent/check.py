@@ -8,6 +8,7 @@ that it never changes a linear's input or output in place after the call.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn.functional as F
@@ -21,7 +22,7 @@ class _WatchWeights(TorchFunctionMode):
     def __init__(self, owners: dict[int, nn.Linear]) -> None:
         super().__init__()
         self.owners = owners
-        self.active: list[nn.Linear] = []
+        self.active: list[nn.Module] = []
         self.misuse: str | None = None
 
     def __torch_function__(self, func, types, args=(), kwargs=None):
@@ -67,7 +68,7 @@ def find_problem(
     return _check_result(result, state)
 
 
-def _check_result(result: object, state: object) -> str | None:
+def _check_result(result: object, state: Any) -> str | None:
     """Why a step's result is not (out tensor, state like the one given), or None when it is."""
     if not (isinstance(result, tuple) and len(result) == 2):
         return f"its forward returned {type(result).__name__}, not a pair (out_t, state)"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Callable
+from typing import Any
 
 import torch
 from torch import nn
@@ -68,7 +69,7 @@ class RecurrentLayer(nn.Module):
         input_proj = getattr(self.cell, "input_proj", None)
         xs = x if input_proj is None else input_proj(x)  # (B, T, F'), one product for all steps
         if state is None:
-            state = self.cell.init_state(x.shape[0], x.device)
+            state = self.cell.init_state(x.shape[0], x.device)  # type: ignore[operator]
         if x.shape[1] == 0 or not self._wants_fast_path(xs, state):
             return run_eager(self.cell, xs, state)
         single = isinstance(state, torch.Tensor)
@@ -83,7 +84,7 @@ class RecurrentLayer(nn.Module):
         outs, final = scan(plan, xs, (state,) if single else tuple(state))
         return outs, final[0] if single else final
 
-    def _wants_fast_path(self, xs: torch.Tensor, state: object) -> bool:
+    def _wants_fast_path(self, xs: torch.Tensor, state: Any) -> bool:
         """Whether autograd will need gradients from this call and the fast path can run it."""
         if not torch.is_grad_enabled() or torch.compiler.is_compiling():
             return False
@@ -150,7 +151,7 @@ def _tuple_step(cell: nn.Module, single: bool) -> Callable:
     return step
 
 
-def run_eager(cell: nn.Module, xs: torch.Tensor, state: object) -> tuple[torch.Tensor, object]:
+def run_eager(cell: nn.Module, xs: torch.Tensor, state: Any) -> tuple[torch.Tensor, Any]:
     """The plain loop: `cell` on each step of xs (B, T, F); returns ((B, T, H), final state)."""
     outs = []
     for x_t in xs.unbind(1):

@@ -40,8 +40,8 @@ class ScanPlan:
 
     step: StepFn
     linears: list[nn.Linear]
-    linear_params: list[torch.Tensor]
-    other_params: list[torch.Tensor]
+    linear_params: list[nn.Parameter]
+    other_params: list[nn.Parameter]
     workspace: Workspace
 
 
@@ -139,7 +139,7 @@ class _Scan(torch.autograd.Function):
 
     @staticmethod
     @once_differentiable
-    def backward(ctx, out_grad: torch.Tensor | None, *state_grads: torch.Tensor | None):
+    def backward(ctx, out_grad: torch.Tensor | None, *state_grads: torch.Tensor | None):  # type: ignore[override]
         plan, chunks = ctx.plan, ctx.chunks
         ctx.chunks = None
         sums = [LinearGrads(linear, plan.workspace) for linear in plan.linears]

@@ -24,7 +24,7 @@ class Workspace:
     def __init__(self) -> None:
         self.buffers: dict[tuple, torch.Tensor] = {}
 
-    def stack(self, role: str, tensors: Sequence[torch.Tensor]) -> torch.Tensor:
+    def stack(self, role: str, tensors: list[torch.Tensor]) -> torch.Tensor:
         """`torch.cat(tensors)` of 2-D tensors, written into a kept buffer."""
         rows = sum(t.shape[0] for t in tensors)
         first = tensors[0]
