@@ -4,7 +4,14 @@ import torch.nn.functional as F
 from torch import nn
 
 from lamina.models import GRUCell, LSTMCell, RecurrentLayer
+from lamina.models.recurrent import layer as layer_module
 from lamina.models.recurrent import run_eager, scan
+
+
+@pytest.fixture(autouse=True)
+def _batch_small_cells_too(monkeypatch):
+    """Test cells are tiny; take the batched path for them as for large ones."""
+    monkeypatch.setattr(layer_module, "MIN_BATCHED_WEIGHTS", 0)
 
 
 class PlainLSTMCell(nn.Module):
@@ -329,3 +336,12 @@ def test_unfrozen_layer_is_checked_and_batched():
     layer(torch.randn(2, 3, 5, dtype=torch.float64))[0].sum().backward()
     assert layer._workspace.buffers
     assert cell.hidden_proj.weight.grad is not None
+
+
+def test_small_cells_run_the_plain_loop(monkeypatch):
+    monkeypatch.setattr(layer_module, "MIN_BATCHED_WEIGHTS", 10_000)
+    cell = WeightOutsideCall(5, 6).double()  # would warn if it were checked
+    layer = RecurrentLayer(LSTMCell(5, 6))
+    layer(torch.randn(2, 3, 5))[0].sum().backward()
+    assert not layer._workspace.buffers
+    RecurrentLayer(cell)(torch.randn(2, 3, 5, dtype=torch.float64))
