@@ -1,5 +1,6 @@
 """Building blocks and architectures: ResNet, XResNet, a simple CNN, bodies and heads, U-Net,
 and for text AWD-LSTM and a small Transformer.
+and `RecurrentLayer` for recurrent cells written in plain Python.
 
 Importing this package registers every architecture under `"model"` in the core registry, so
 `build_model(name, **kwargs)` can rebuild any of them from a name and JSON arguments.
@@ -34,6 +35,7 @@ from lamina.models.layers import (
 )
 from lamina.models.pretrained import load_weights
 from lamina.models.probe import num_features
+from lamina.models.recurrent import GRUCell, LSTMCell, RecurrentLayer
 from lamina.models.registry import build_model, model_names
 from lamina.models.resnet import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from lamina.models.rnn_dropout import DropoutEmbedding, LockedDropout, WeightDropLSTM
@@ -62,9 +64,12 @@ __all__ = [
     "DropoutEmbedding",
     "DynamicUnet",
     "Flatten",
+    "GRUCell",
+    "LSTMCell",
     "LockedDropout",
     "PixelShuffleUpsample",
     "PoolingClassifierHead",
+    "RecurrentLayer",
     "ResNet",
     "SelfAttention",
     "SigmoidRange",
