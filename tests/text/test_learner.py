@@ -201,3 +201,32 @@ def test_empty_documents_are_kept_and_unknown_words_warn(labelled_sentences) -> 
     learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
     with pytest.warns(UserWarning, match="unknown"):
         learn.predict("zxqv vbrk jwpl")
+
+
+def test_a_subword_model_travels_inside_the_export(labelled_sentences, tmp_path: Path) -> None:
+    pytest.importorskip("sentencepiece")
+    torch.manual_seed(0)
+    dls = _classifier_dls(labelled_sentences, tokenizer="subword", subword_vocab_size=300)
+    assert any(token.startswith("▁") for token in token_vocab(dls))  # pieces, not words
+    learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
+    path = learn.export(tmp_path / "subword.lamina")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["subword.lamina"]  # no side files
+    loaded = load_learner(path, device="cpu")
+    text = labelled_sentences["text"].iloc[0]
+    torch.testing.assert_close(loaded.predict(text)[2], learn.predict(text)[2])
+
+
+def test_the_datablock_route_and_a_document_longer_than_any_batch(labelled_sentences) -> None:
+    from lamina.data import ColReader, DataBlock, IndexSplitter
+    from lamina.text import TextBlock
+
+    long_text = " ".join(labelled_sentences["text"].tolist()[:40])  # longer than bs * seq_len
+    frame = pd.DataFrame({"text": [long_text, *labelled_sentences["text"].tolist()[40:45]]})
+    dblock = DataBlock(blocks=(TextBlock(is_lm=True, min_freq=1, seq_len=8),),
+                       get_x=ColReader("text"), splitter=IndexSplitter([5]), n_inp=1)  # fmt: skip
+    dls = dblock.dataloaders(frame, bs=4, device="cpu", seed=0)
+    in_documents = sum(len(sample[0]) for sample in dls.datasets.train.samples)
+    assert len(dls.datasets.train.samples[0][0]) > 4 * 8  # longer than a whole batch
+    n_tokens = sum(x.numel() for x, _ in dls.train)
+    assert n_tokens >= in_documents - 4 * 2  # every token is read (rows lose one each, at most)
+    assert dls.loss_name == "cross_entropy_flat"
