@@ -60,10 +60,13 @@ async def _upload(request: Request, body: bytes) -> bytes:
         form = await Request(request.scope, replay).form(max_files=1, max_fields=8)
     except Exception as error:  # python-multipart and Starlette raise several kinds
         raise RequestError(422, f"the multipart body cannot be parsed: {error}") from None
-    upload = form.get("file")
-    if upload is None or isinstance(upload, str):
-        raise RequestError(422, "the multipart body has no file field named 'file'")
-    return await upload.read()
+    try:  # closing the form closes its spooled files
+        upload = form.get("file")
+        if upload is None or isinstance(upload, str):
+            raise RequestError(422, "the multipart body has no file field named 'file'")
+        return await upload.read()
+    finally:
+        await form.close()
 
 
 def decode_image(data: bytes, max_pixels: int) -> Any:
