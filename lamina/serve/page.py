@@ -20,7 +20,7 @@ _PAGE = """<!doctype html>
   #drop { border: 2px dashed #889; border-radius: 8px; padding: 2rem; text-align: center;
           cursor: pointer; }
   #drop.over { background: #eef; }
-  #preview { max-width: 8rem; max-height: 8rem; image-rendering: pixelated; display: none;
+  #preview { width: 8rem; image-rendering: pixelated; display: none;
              margin: 1rem auto 0; }
   form label { display: block; margin: 0.3rem 0; }
   form input, textarea { width: 100%; box-sizing: border-box; padding: 0.3rem; }
