@@ -33,6 +33,9 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
                         help="largest image in pixels; larger ones get 413 (default: Pillow's "
                         "Image.MAX_IMAGE_PIXELS)")  # fmt: skip
     parser.add_argument("--device", default=None, help="torch device (default: the best one)")
+    parser.add_argument("--log-level", default="info",
+                        choices=["critical", "error", "warning", "info", "debug"],
+                        help="uvicorn's log level (default info)")  # fmt: skip
     parser.set_defaults(run=run)
 
 
@@ -56,5 +59,6 @@ def run(args: argparse.Namespace) -> int:
         max_upload_bytes=int(args.max_upload_mb * 2**20),
         max_pixels=args.max_pixels,
         device=args.device,
+        log_level=args.log_level,
     )
     return 0
