@@ -1,12 +1,13 @@
 # Two commands set up and run everything on a fresh machine:
 #   make demo   trains the README's three-line example on the built-in data set
-#   make test   runs ruff and the whole test suite
+#   make test   runs ruff and the whole test suite (all but the browser test)
+#   make test-browser   installs headless Chromium if needed and tests the server's page in it
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench install clean
+.PHONY: demo test test-browser lint bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +30,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 
 test: lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -m "not browser"
+
+# Debian's chromium and chromium-driver, installed with apt-get only when they are missing.
+test-browser: $(STAMP)
+	@if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+	      chromium chromium-driver; } || { echo "test-browser: skipped: apt-get could not" \
+	      "install chromium and chromium-driver"; exit 0; }; \
+	  else \
+	    echo "test-browser: skipped: chromium and chromedriver are missing and apt-get (as root)" \
+	         "is unavailable to install them"; exit 0; \
+	  fi; \
+	fi; \
+	$(PY) -m pytest -q -m browser -rs -s tests/serve/test_browser.py
 
 bench: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done

@@ -8,7 +8,7 @@ from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "lamina"
 RANK = {"core": 0, "data": 1, "models": 1, "optim": 1, "train": 2,
-        "vision": 3, "text": 3, "tabular": 3, "collab": 3}  # fmt: skip
+        "vision": 3, "text": 3, "tabular": 3, "collab": 3, "cli": 4, "serve": 4}  # fmt: skip
 
 
 def _layer(module: str) -> str | None:

@@ -1,0 +1,1 @@
+"""The `lamina` command line: train, predict, info, export and serve from the shell."""
