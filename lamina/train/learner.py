@@ -9,10 +9,10 @@ schedules, mixed precision, logging, ...) is a callback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -84,6 +84,10 @@ class Learner:
         >>> loss, acc = learn.validate()
     """
 
+    # Set by `add_cbs` from the default callbacks, which every learner has.
+    recorder: cb_lib.Recorder
+    progress: cb_lib.ProgressCallback
+
     def __init__(
         self,
         dls: Loaders,
@@ -116,7 +120,8 @@ class Learner:
         self.opt: torch.optim.Optimizer | None = None
         self.cbs: list[Callback] = []
         self.training, self.in_fit, self._move_batches = False, False, True
-        self.epoch, self.n_epoch, self.iter, self.n_iter = 0, 0, 0, 0
+        self.epoch, self.n_epoch, self.iter = 0, 0, 0
+        self.n_iter: int | None = 0  # None for a loader without a length
         self.train_iter, self.pct_train, self.epochs_done, self.start_epoch = 0, 0.0, 0, 0
         self.xb: tuple = ()
         self.yb: tuple = ()
@@ -242,11 +247,11 @@ class Learner:
             raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
         if not 0 <= start_epoch < n_epoch:
             raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch!r}")
-        self._prepare()
+        opt = self._prepare()
         if lr is not None:
-            set_hyper(self.opt, "lr", spread_lr(lr, len(self.opt.param_groups)))
+            set_hyper(opt, "lr", spread_lr(lr, len(opt.param_groups)))
         if wd is not None:
-            set_hyper(self.opt, "wd", wd)
+            set_hyper(opt, "wd", wd)
         self.n_epoch, self.start_epoch = n_epoch, start_epoch
         with self.added_cbs(cbs):
             self.in_fit = True
@@ -315,6 +320,7 @@ class Learner:
         self("after_pred")
         if not self.yb:
             return
+        assert self.loss_func is not None, "_prepare settles the loss before any batch"
         self.loss_grad = call_loss(self.loss_func, self.pred, self.yb, check=self.iter == 0)
         self.loss = self.loss_grad.detach()
         self("after_loss")
@@ -327,21 +333,25 @@ class Learner:
         self.loss_grad.backward()
 
     def _step(self) -> None:
+        assert self.opt is not None, "_prepare builds the optimizer before any batch"
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
     # ----------------------------------------------------------------------------- set-up
-    def _prepare(self) -> None:
-        """Move the model to the data's device, settle the loss, and build the optimizer once."""
+    def _prepare(self) -> torch.optim.Optimizer:
+        """Move the model to the data's device, settle the loss, and build the optimizer once;
+        returns the optimizer."""
         device = self.dls.device
         if next(self.model.parameters(), torch.empty(0, device=device)).device != device:
             self.model.to(device)
         if self.compile and not isinstance(self.model, torch._dynamo.eval_frame.OptimizedModule):
-            self.model = torch.compile(self.model)
+            # torch.compile's stub returns a bare callable; for a module it is an OptimizedModule.
+            self.model = cast(nn.Module, torch.compile(self.model))
         if self.loss_func is None:
             self.loss_func = default_loss_for(self.dls)
         if self.opt is None:
-            self.create_opt()
+            return self.create_opt()
+        return self.opt
 
     def create_opt(self) -> torch.optim.Optimizer:
         """Build the optimizer over the splitter's parameter groups."""
@@ -367,8 +377,7 @@ class Learner:
 
         Normalization layers stay trainable: their statistics must adapt to the new data.
         """
-        self._prepare()
-        groups = self.opt.param_groups
+        groups = self._prepare().param_groups
         frozen = range(len(groups))[: n if n >= 0 else len(groups) + n]
         keep = {id(p) for m in self.model.modules() if isinstance(m, _NORM_TYPES)
                 for p in m.parameters(recurse=False)}  # fmt: skip
@@ -481,8 +490,8 @@ class Learner:
         return run_lr_find(self, start_lr, end_lr, num_it, stop_div, show_plot)
 
     def _group_lrs(self, lr: float | slice | Sequence[float] | None) -> Any:
-        self._prepare()
-        return spread_lr(self.lr if lr is None else lr, len(self.opt.param_groups))
+        opt = self._prepare()
+        return spread_lr(self.lr if lr is None else lr, len(opt.param_groups))
 
     # ----------------------------------------------------------------------------- inspection
     def validate(self, dl: Iterable | None = None, cbs: Any = None) -> list[float]:
@@ -568,7 +577,7 @@ _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 def _checked_len(dl: Iterable, which: str) -> int | None:
     if dl is None:
         raise ValueError(f"there is no {which} DataLoader")
-    if not hasattr(dl, "__len__"):
+    if not isinstance(dl, Sized):
         return None
     if len(dl) == 0:
         raise ValueError(f"the {which} DataLoader is empty (0 batches); check the data and bs")

@@ -87,9 +87,11 @@ class LRFinder(Callback):
         self._average, self._best, self._diverged = 0.0, math.inf, False
 
     def before_batch(self) -> None:
+        assert self.learn.opt is not None  # fit builds the optimizer before any event
         set_hyper(self.learn.opt, "lr", self.lr_at(len(self.lrs)))
 
     def after_loss(self) -> None:
+        assert self.learn.loss is not None, "after_loss runs once the loss exists"
         loss = float(self.learn.loss)
         if not math.isfinite(loss):
             raise CancelFit

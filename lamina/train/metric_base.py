@@ -41,7 +41,8 @@ class AvgMetric(Metric):
     """The batch-size-weighted mean of `func(pred, targ)` over all batches."""
 
     def __init__(self, func: Callable[[Any, Any], torch.Tensor], name: str | None = None) -> None:
-        self.func, self._name = func, name or getattr(func, "__name__", type(func).__name__)
+        self.func = func
+        self._name: str = name or getattr(func, "__name__", type(func).__name__)
         self.reset()
 
     @property
@@ -83,7 +84,7 @@ class AccumMetric(Metric):
         **kwargs: Any,
     ) -> None:
         self.func, self.activation, self.to_numpy, self.kwargs = func, activation, to_numpy, kwargs
-        self._name = name or getattr(func, "__name__", type(func).__name__)
+        self._name: str = name or getattr(func, "__name__", type(func).__name__)
         self.reset()
 
     @property
@@ -107,7 +108,7 @@ class AccumMetric(Metric):
             return float("nan")
         preds, targs = torch.cat(self.preds).cpu(), torch.cat(self.targs).cpu()
         if self.to_numpy:
-            preds, targs = preds.float().numpy(), targs.numpy()
+            return float(self.func(preds.float().numpy(), targs.numpy(), **self.kwargs))
         return float(self.func(preds, targs, **self.kwargs))
 
 
