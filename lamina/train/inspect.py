@@ -75,12 +75,12 @@ def get_preds(
 ) -> tuple:
     """See `Learner.get_preds`."""
     learn._prepare()
-    dl = loader_at(learn.dls, ds_idx) if dl is None else dl
-    if ds_idx == 0 and dl is learn.dls.train and hasattr(dl, "new"):
-        dl = dl.new(shuffle=False, drop_last=False)
+    loader = loader_at(learn.dls, ds_idx) if dl is None else dl
+    if ds_idx == 0 and loader is learn.dls.train and hasattr(loader, "new"):
+        loader = loader.new(shuffle=False, drop_last=False)
     gather = GatherPreds(with_input, with_loss)
     with learn.added_cbs([gather]):
-        learn._run_phase(dl, "validate", CancelValidate)
+        learn._run_phase(loader, "validate", CancelValidate)
     preds = _cat(gather.preds)
     assert learn.loss_func is not None, "_prepare settles the loss"
     act = act or activation_for(learn.loss_func)

@@ -119,6 +119,9 @@ class Learner:
         self.compile = compile
         self.opt: torch.optim.Optimizer | None = None
         self.cbs: list[Callback] = []
+        # Per event, the callbacks that override it and their bound methods (`_index_events`).
+        self._train_handlers: dict[str, list[tuple[Callback, Callable[[], None]]]] = {}
+        self._valid_handlers: dict[str, list[tuple[Callback, Callable[[], None]]]] = {}
         self.training, self.in_fit, self._move_batches = False, False, True
         self.epoch, self.n_epoch, self.iter = 0, 0, 0
         self.n_iter: int | None = 0  # None for a loader without a length

@@ -37,12 +37,17 @@ class Metric:
         raise NotImplementedError
 
 
+def _name_of(func: Callable) -> str:
+    name: str = getattr(func, "__name__", type(func).__name__)
+    return name
+
+
 class AvgMetric(Metric):
     """The batch-size-weighted mean of `func(pred, targ)` over all batches."""
 
     def __init__(self, func: Callable[[Any, Any], torch.Tensor], name: str | None = None) -> None:
         self.func = func
-        self._name: str = name or getattr(func, "__name__", type(func).__name__)
+        self._name = name or _name_of(func)
         self.reset()
 
     @property
@@ -84,7 +89,7 @@ class AccumMetric(Metric):
         **kwargs: Any,
     ) -> None:
         self.func, self.activation, self.to_numpy, self.kwargs = func, activation, to_numpy, kwargs
-        self._name: str = name or getattr(func, "__name__", type(func).__name__)
+        self._name = name or _name_of(func)
         self.reset()
 
     @property

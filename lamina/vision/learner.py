@@ -80,7 +80,7 @@ class VisionLearner(Learner):
 
     def _decode(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor, torch.Tensor]:
         loss = self.loss_func
-        if hasattr(loss, "activation") and hasattr(loss, "decodes"):
+        if loss is not None and hasattr(loss, "activation") and hasattr(loss, "decodes"):
             probs, decoded = loss.activation(out), loss.decodes(out)
         else:
             act = activation_for(loss) if loss is not None else None
@@ -385,9 +385,11 @@ def unet_learner(
     n_out = n_out if n_out is not None else dls.c
     if n_out is None:
         raise ValueError("cannot tell the number of classes from dls (no mask codes): pass n_out=")
-    unet = {"img_size": _image_size(dls), "blur": blur, "self_attention": self_attention,
-            "y_range": None if y_range is None else [float(v) for v in y_range],
-            "last_cross": last_cross}  # fmt: skip
+    unet: dict[str, Any] = {
+        "img_size": _image_size(dls), "blur": blur, "self_attention": self_attention,
+        "y_range": None if y_range is None else [float(v) for v in y_range],
+        "last_cross": last_cross,
+    }  # fmt: skip
     model = DynamicUnet(create_body(arch, weights, n_in, cut), n_out, **unet)
     loss_func = loss_func if loss_func is not None else default_loss_for(dls)
     learn = VisionLearner(dls, model, loss_func=loss_func, metrics=metrics,

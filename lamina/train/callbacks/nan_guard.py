@@ -65,7 +65,8 @@ class TerminateOnNaN(Callback):
 
     def _read(self) -> None:
         if self._pending:
-            assert self._host is not None and self._copied is not None, "set when pending"
+            assert self._host is not None, "set when pending"
+            assert self._copied is not None, "set when pending"
             self._pending = False
             self._copied.synchronize()
             self._check(self._host.item())
