@@ -17,6 +17,7 @@ from lamina.tabular.model import TabularModel
 from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
+from lamina.train.metric_base import Metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -99,7 +100,7 @@ def tabular_learner(
     dls: TabularDataLoaders,
     layers: Sequence[int] | None = None,
     emb_szs: dict[str, int] | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     y_range: tuple[float, float] | None = None,
     ps: float | Sequence[float] | None = None,
     embed_p: float = 0.0,

@@ -27,6 +27,7 @@ from lamina.train.callback import (
     EVENTS,
     Callback,
     CallbackError,
+    Callbacks,
     CancelBackward,
     CancelBatch,
     CancelEpoch,
@@ -37,7 +38,7 @@ from lamina.train.callback import (
     overrides,
 )
 from lamina.train.loss_check import call_loss, default_loss_for
-from lamina.train.metric_base import as_metric
+from lamina.train.metric_base import Metrics, as_metric
 
 _CANCELS = (CancelFit, CancelEpoch, CancelTrain, CancelValidate, CancelBatch, CancelBackward,
             CancelStep)  # fmt: skip
@@ -96,8 +97,8 @@ class Learner:
         opt_func: Callable[..., torch.optim.Optimizer] = adamw,
         lr: float = 1e-3,
         wd: float | None = None,
-        metrics: Any = None,
-        cbs: Any = None,
+        metrics: Metrics = None,
+        cbs: Callbacks = None,
         splitter: Callable[[nn.Module], list] = default_splitter,
         path: str | Path = ".",
         model_dir: str = "models",
@@ -187,14 +188,14 @@ class Learner:
         return self
 
     @contextmanager
-    def added_cbs(self, cbs: Any) -> Iterator[Learner]:
+    def added_cbs(self, cbs: Callbacks) -> Iterator[Learner]:
         """Context in which `cbs` are added, removed again on exit."""
-        cbs = [cb() if isinstance(cb, type) else cb for cb in _listify(cbs)]
-        self.add_cbs(cbs)
+        added = [cb() if isinstance(cb, type) else cb for cb in _listify(cbs)]
+        self.add_cbs(added)
         try:
             yield self
         finally:
-            self.remove_cbs(cbs)
+            self.remove_cbs(added)
 
     def _index_events(self) -> None:
         # Each event maps to the bound methods of the callbacks that override it, in order, so a
@@ -238,7 +239,7 @@ class Learner:
         n_epoch: int,
         lr: float | slice | Sequence[float] | None = None,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """Train for `n_epoch` epochs at a constant learning rate (schedules come from callbacks).
@@ -406,7 +407,7 @@ class Learner:
         pct_start: float = 0.25,
         wd: float | None = None,
         moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """One-cycle training: LR warms up to `lr_max`, then anneals; momentum mirrors it."""
@@ -427,7 +428,7 @@ class Learner:
         div_final: float = 1e5,
         pct_start: float = 0.75,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """Flat LR for `pct_start` of training, then cosine annealing to `lr / div_final`."""
@@ -448,7 +449,7 @@ class Learner:
         lr_max: float | slice | None = None,
         cycle_mult: int = 2,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
     ) -> None:
         """SGD with warm restarts: `n_cycles` cosine cycles, each `cycle_mult` times longer."""
         from lamina.optim.schedules import sgdr_schedules
@@ -466,7 +467,7 @@ class Learner:
         pct_start: float = 0.3,
         div: float = 5.0,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
     ) -> None:
         """Transfer learning: train the head with the body frozen, then everything with
         discriminative learning rates (`base_lr / lr_mult` for the first group to `base_lr`)."""
@@ -497,7 +498,7 @@ class Learner:
         return spread_lr(self.lr if lr is None else lr, len(opt.param_groups))
 
     # ----------------------------------------------------------------------------- inspection
-    def validate(self, dl: Iterable | None = None, cbs: Any = None) -> list[float]:
+    def validate(self, dl: Iterable | None = None, cbs: Callbacks = None) -> list[float]:
         """Validation loss followed by each metric, over `dl` (default: the validation set)."""
         self._prepare()
         dl = self.dls.valid if dl is None else dl

@@ -10,8 +10,8 @@ values (F1, AUC, RMSE, R2, ...) gather everything with `AccumMetric` and compute
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 
@@ -117,7 +117,13 @@ class AccumMetric(Metric):
         return float(self.func(preds, targs, **self.kwargs))
 
 
-def as_metric(metric: Any) -> Metric:
+# What a learner accepts as a metric: a `Metric`, a `Metric` class, a registered name, or a
+# function `metric(pred, targ)`; `Metrics` adds lists of them and None.
+MetricLike = Metric | type[Metric] | str | Callable[..., Any]
+Metrics = MetricLike | Sequence[MetricLike] | None
+
+
+def as_metric(metric: MetricLike) -> Metric:
     """Turn what a user passed as a metric into a fresh `Metric`.
 
     Accepts a `Metric` instance (copied, so learners never share state), a `Metric` subclass, a
@@ -136,7 +142,8 @@ def as_metric(metric: Any) -> Metric:
     if isinstance(metric, type) and issubclass(metric, Metric):
         return metric()
     if callable(metric):
-        return AvgMetric(metric)
+        # Any other callable, a class included, is taken as `metric(pred, targ)`.
+        return AvgMetric(cast(Callable[[Any, Any], torch.Tensor], metric))
     raise ValueError(
         f"metric {metric!r} is not a Metric, a Metric class, a metric name or a function"
     )

@@ -35,6 +35,7 @@ from lamina.data.loaders import Loaders
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for
+from lamina.train.metric_base import Metrics
 from lamina.train.model_app import loss_entry
 from lamina.vision.transforms.normalize import Normalize
 from lamina.vision.weights import Stats, complete_state_dict, resolve_pretrained
@@ -291,7 +292,7 @@ def vision_learner(
     n_out: int | None = None,
     normalize: bool = True,
     loss_func: Callable | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     lr: float | None = None,
     n_in: int | None = None,
     cut: int | Callable[[nn.Module], nn.Module] | None = None,
@@ -359,7 +360,7 @@ def unet_learner(
     n_out: int | None = None,
     normalize: bool = True,
     loss_func: Callable | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     lr: float | None = None,
     n_in: int | None = None,
     cut: int | Callable[[nn.Module], nn.Module] | None = None,

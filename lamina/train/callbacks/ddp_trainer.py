@@ -93,7 +93,9 @@ def _shuffles(dl: DataLoader) -> bool:
     return isinstance(dl.sampler, RandomSampler)
 
 
-def shard_loader(dl: Any, rank: int, world_size: int, seed: int | None = None) -> ShardedLoader:
+def shard_loader(
+    dl: Iterable, rank: int, world_size: int, seed: int | None = None
+) -> ShardedLoader:
     """Process `rank`'s share of the training loader `dl` (a `BlockDataLoader`, `TensorBatches`
     or torch `DataLoader`). `seed` defaults to the loader's own seed, else 0; it must be the
     same in every process. The loader's batch size becomes the batch size of each process."""
