@@ -1,13 +1,13 @@
 # Two commands set up and run everything on a fresh machine:
 #   make demo   trains the README's three-line example on the built-in data set
-#   make test   runs ruff and the whole test suite (all but the browser test)
+#   make test   runs ruff, mypy and the whole test suite (all but the browser test)
 #   make test-browser   installs headless Chromium if needed and tests the server's page in it
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint bench install clean
+.PHONY: demo test test-browser lint typecheck bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,7 +29,11 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 
-test: lint
+# mypy reads its settings (files, strictness, stub-less packages) from pyproject.toml.
+typecheck: $(STAMP)
+	$(VENV)/bin/mypy
+
+test: lint typecheck
 	$(PY) -m pytest -q -m "not browser"
 
 # Debian's chromium and chromium-driver, installed with apt-get only when they are missing.
@@ -50,4 +54,4 @@ bench: $(STAMP)
 	for f in benchmarks/*.py; do $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build *.egg-info .mypy_cache

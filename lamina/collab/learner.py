@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from lamina.collab.loaders import CollabDataLoaders, CollabVocab
-from lamina.collab.models import EmbeddingDotBias
+from lamina.collab.models import EmbeddingDotBias, EmbeddingNN
 from lamina.core.modules import eval_mode, unwrap_model
 from lamina.core.registry import register
 from lamina.models import build_model, load_weights
@@ -99,6 +99,8 @@ class CollabLearner(Learner):
         """Learned factors (float (n, n_factors)) of `items` (default: all); users' with
         `is_item=False`."""
         model = unwrap_model(self.model)
+        if not isinstance(model, (EmbeddingDotBias, EmbeddingNN)):
+            raise ValueError("factors exist only in lamina's collab models (collab_learner's)")
         table = model.item_weight if is_item else model.user_weight
         return self._rows(table, items, "item" if is_item else "user")
 
@@ -179,18 +181,18 @@ def collab_learner(
     if not isinstance(dls, CollabDataLoaders):
         raise ValueError(f"dls must be CollabDataLoaders, got {type(dls).__name__}")
     n_users, n_items = len(dls.vocab.users), len(dls.vocab.items)
-    y_range = None if y_range is None else [float(y_range[0]), float(y_range[1])]
+    y_bounds = None if y_range is None else [float(y_range[0]), float(y_range[1])]
     if use_nn:
         sizes = dict(emb_szs or {})
         arch = {"n_users": n_users, "n_items": n_items,
                 "user_sz": sizes.get("user", emb_sz_rule(n_users)),
                 "item_sz": sizes.get("item", emb_sz_rule(n_items)),
-                "layers": list(layers or [100]), "y_range": y_range}  # fmt: skip
+                "layers": list(layers or [100]), "y_range": y_bounds}  # fmt: skip
     else:
         if layers is not None or emb_szs is not None:
             raise ValueError("layers and emb_szs are for use_nn=True")
         arch = {"n_users": n_users, "n_items": n_items, "n_factors": n_factors,
-                "y_range": y_range}  # fmt: skip
+                "y_range": y_bounds}  # fmt: skip
     name = "nn" if use_nn else "dot"
     learner_kwargs.setdefault("loss_func", default_loss_for(dls))
     learn = CollabLearner(dls, build_model(f"collab_{name}", **arch), **learner_kwargs)

@@ -153,7 +153,7 @@ class CollabDataLoaders(DataLoaders):
         if len(ratings) == 0:
             raise ValueError("ratings is empty (0 rows): there is nothing to learn from")
         names = _column_names(ratings, [user_name, item_name, rating_name])
-        frame = clean_ratings(ratings, *names, duplicates)
+        frame = clean_ratings(ratings, names[0], names[1], names[2], duplicates)
         vocab = CollabVocab(Vocab.from_values(frame[names[0]]), Vocab.from_values(frame[names[1]]))
         x = torch.stack([vocab.encode("user", frame[names[0]]),
                          vocab.encode("item", frame[names[1]])], dim=1)  # fmt: skip

@@ -12,11 +12,12 @@ def unwrap_model(model: nn.Module) -> nn.Module:
     """The user's module inside any `DistributedDataParallel` and `torch.compile` wrappers."""
     while True:
         if isinstance(model, nn.parallel.DistributedDataParallel):
-            model = model.module
-        elif isinstance(getattr(model, "_orig_mod", None), nn.Module):
-            model = model._orig_mod
+            inner = model.module
         else:
+            inner = getattr(model, "_orig_mod", None)
+        if not isinstance(inner, nn.Module):
             return model
+        model = inner
 
 
 @contextmanager

@@ -23,7 +23,8 @@ def get_rng_state() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
     """Capture the state of every generator as (JSON-able values, tensors)."""
     np_kind, np_keys, np_pos, np_has_gauss, np_gauss = np.random.get_state()
     py_version, py_state, py_gauss = random.getstate()
-    values = {
+    n_cuda = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    values: dict[str, Any] = {
         "python": {"version": py_version, "gauss": py_gauss},
         "numpy": {
             "kind": np_kind,
@@ -31,14 +32,14 @@ def get_rng_state() -> tuple[dict[str, Any], dict[str, torch.Tensor]]:
             "has_gauss": int(np_has_gauss),
             "gauss": float(np_gauss),
         },
-        "cuda_devices": torch.cuda.device_count() if torch.cuda.is_available() else 0,
+        "cuda_devices": n_cuda,
     }
     tensors = {
         "rng.python": torch.tensor(py_state, dtype=torch.int64),
         "rng.numpy": torch.from_numpy(np.asarray(np_keys, dtype=np.int64)),
         "rng.torch": torch.get_rng_state(),
     }
-    for index in range(values["cuda_devices"]):
+    for index in range(n_cuda):
         tensors[f"rng.cuda.{index}"] = torch.cuda.get_rng_state(index)
     return values, tensors
 

@@ -204,7 +204,7 @@ class BlockDataLoader:
 
     def new(self, **changes: Any) -> BlockDataLoader:
         """A copy with some settings changed, e.g. `new(shuffle=False, drop_last=False)`."""
-        settings = {
+        settings: dict[str, Any] = {
             "dataset": self.dataset,
             "bs": self.bs,
             "shuffle": self.shuffle,
@@ -324,9 +324,10 @@ class BlockDataLoaders(DataLoaders):
         Batches hold the inputs only, unless `with_labels` (then the getters label them too).
         """
         dataset = self.datasets.new(items, with_labels=bool(with_labels))
+        train_bs: int = getattr(self.train, "bs", 64)
         return BlockDataLoader(
             dataset,
-            bs=bs or getattr(self.train, "bs", 64),
+            bs=bs or train_bs,
             device=self.device,
             batch_tfms=self.batch_tfms,
             type_tfms=self.datasets.type_tfms,

@@ -38,7 +38,7 @@ if TYPE_CHECKING:
 class Categorize(Transform):
     """Label -> int64 index into a vocab fitted on the training labels (sorted, stable)."""
 
-    def __init__(self, vocab: Sequence[Any] | None = None) -> None:
+    def __init__(self, vocab: Sequence[Any] | Vocab | None = None) -> None:
         self.vocab = as_vocab(vocab)
 
     def setup(self, labels: Sequence[Any]) -> None:
@@ -46,15 +46,19 @@ class Categorize(Transform):
         if self.vocab is None:
             self.vocab = Vocab.from_labels(labels)
 
-    def encode(self, x: Any, kind: str) -> torch.Tensor:
+    def _fitted(self) -> Vocab:
         if self.vocab is None:
             raise ValueError("Categorize has no vocab: call setup(labels) or pass vocab=")
-        return torch.tensor(self.vocab.index(x), dtype=torch.int64)
+        return self.vocab
+
+    def encode(self, x: Any, kind: str) -> torch.Tensor:
+        return torch.tensor(self._fitted().index(x), dtype=torch.int64)
 
     def decode(self, x: Any, kind: str) -> Any:
+        vocab = self._fitted()
         if isinstance(x, torch.Tensor) and x.ndim > 0:
-            return [self.vocab[int(i)] for i in x.tolist()]
-        return self.vocab[int(x)]
+            return [vocab[int(i)] for i in x.tolist()]
+        return vocab[int(x)]
 
     def config(self) -> dict[str, Any]:
         return {"vocab": None if self.vocab is None else self.vocab.to_list()}
@@ -64,10 +68,15 @@ class Categorize(Transform):
 class MultiCategorize(Transform):
     """A list of labels -> float multi-hot tensor (n_classes,); `encoded`: already multi-hot."""
 
-    def __init__(self, vocab: Sequence[Any] | None = None, encoded: bool = False) -> None:
+    def __init__(self, vocab: Sequence[Any] | Vocab | None = None, encoded: bool = False) -> None:
         if encoded and vocab is None:
             raise ValueError("encoded=True needs vocab= (the name of each column of the targets)")
         self.vocab, self.encoded = as_vocab(vocab), encoded
+
+    def _fitted(self) -> Vocab:
+        if self.vocab is None:
+            raise ValueError("MultiCategorize has no vocab: call setup(labels) or pass vocab=")
+        return self.vocab
 
     def setup(self, labels: Sequence[Any]) -> None:
         """Fit the vocab on the union of the training label lists, unless one was given."""
@@ -75,22 +84,22 @@ class MultiCategorize(Transform):
             self.vocab = Vocab.from_labels(label for item in labels for label in _as_list(item))
 
     def encode(self, x: Any, kind: str) -> torch.Tensor:
-        if self.vocab is None:
-            raise ValueError("MultiCategorize has no vocab: call setup(labels) or pass vocab=")
+        vocab = self._fitted()
         if self.encoded:
             hot = torch.as_tensor(x, dtype=torch.float32).flatten()
-            if hot.numel() != len(self.vocab):
-                raise ValueError(f"expected {len(self.vocab)} multi-hot values, got {hot.numel()}")
+            if hot.numel() != len(vocab):
+                raise ValueError(f"expected {len(vocab)} multi-hot values, got {hot.numel()}")
             return hot
-        hot = torch.zeros(len(self.vocab), dtype=torch.float32)
+        hot = torch.zeros(len(vocab), dtype=torch.float32)
         for label in _as_list(x):
-            hot[self.vocab.index(label)] = 1.0
+            hot[vocab.index(label)] = 1.0
         return hot
 
     def decode(self, x: Any, kind: str) -> Any:
         if isinstance(x, torch.Tensor) and x.ndim > 1:
             return [self.decode(row, kind) for row in x]
-        return [self.vocab[int(i)] for i in torch.nonzero(torch.as_tensor(x) > 0.5).flatten()]
+        vocab = self._fitted()
+        return [vocab[int(i)] for i in torch.nonzero(torch.as_tensor(x) > 0.5).flatten()]
 
     def config(self) -> dict[str, Any]:
         vocab = None if self.vocab is None else self.vocab.to_list()

@@ -8,6 +8,7 @@ sample -> item transforms (worker) -> collate -> device -> batch transforms -> b
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -316,11 +317,11 @@ def _walk_one_item(dblock: DataBlock, source: Any, bs: int, lines: list[str]) ->
     sample = []
     for element, (getter, kind) in enumerate(zip(dblock.getters, dblock.kinds, strict=True)):
         name = "get_x" if element < dblock.n_inp else "get_y"
-        value = item if getter is None else _run(lines, name, lambda g=getter: g(item))
+        value = item if getter is None else _run(lines, name, partial(getter, item))
         lines.append(f"  {name} ({kind}) -> {describe(value, dblock.blocks[element])}")
         for tfm in dsets.type_tfms[element]:
             value = _run(lines, f"type transform {type(tfm).__name__}",
-                         lambda t=tfm, v=value, k=kind: t.encode(v, k))  # fmt: skip
+                         partial(tfm.encode, value, kind))  # fmt: skip
             lines.append(f"  type transform {type(tfm).__name__} -> "
                          f"{describe(value, dblock.blocks[element])}")  # fmt: skip
         sample.append(value)
@@ -340,7 +341,7 @@ def _walk_transforms(
 ) -> None:
     for tfm in Pipeline(dblock.item_tfms).tfms:
         name = f"item transform {type(tfm).__name__}"
-        sample = _run(lines, name, lambda t=tfm, s=sample: t(s, dblock.kinds, 0))
+        sample = _run(lines, name, partial(tfm, sample, dblock.kinds, 0))
         lines.append(f"{name} -> {_describe_sample(sample, dblock.blocks)}")
     n = min(bs, len(dsets.train))
     collate = collate_for(dblock.blocks)
@@ -349,5 +350,5 @@ def _walk_transforms(
     lines.append(f"collate {n} items -> {describe(batch)}")
     for tfm in Pipeline(dblock.batch_tfms).tfms:
         name = f"batch transform {type(tfm).__name__}"
-        batch = _run(lines, name, lambda t=tfm, b=batch: t(b, dblock.kinds, 0))
+        batch = _run(lines, name, partial(tfm, batch, dblock.kinds, 0))
         lines.append(f"{name} -> {describe(batch)}")

@@ -51,7 +51,7 @@ class InferencePipeline:
         self.item_tfms, self.batch_tfms = item_tfms, batch_tfms
         self.device = torch.device(device) if device is not None else default_device()
         self.blocks = None if blocks is None else list(blocks)
-        self.collate = collate_for(None if blocks is None else self.blocks[:n_inp])
+        self.collate = collate_for(None if self.blocks is None else self.blocks[:n_inp])
 
     @classmethod
     def from_config(

@@ -121,8 +121,9 @@ class Datasets:
         """The first target's vocab (labels in index order), if it has one."""
         for tfms in self.type_tfms[self.n_inp :]:
             for tfm in tfms:
-                if getattr(tfm, "vocab", None) is not None:
-                    return tfm.vocab.to_list()
+                vocab = getattr(tfm, "vocab", None)
+                if vocab is not None:
+                    return vocab.to_list()
         return None
 
     def new(self, items: Sequence[Any], with_labels: bool = False) -> ItemDataset:

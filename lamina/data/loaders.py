@@ -81,6 +81,20 @@ class Loaders(Protocol):
         ...
 
 
+def loader_at(dls: Loaders, ds_idx: int) -> Iterable:
+    """The training (`ds_idx` 0) or validation (1) loader of `dls`.
+
+    Uses only the contract's `train` and `valid`, so it works for any loaders that follow it,
+    not only for `DataLoaders` (which can also be indexed).
+    """
+    if ds_idx not in (0, 1):
+        raise ValueError(f"ds_idx must be 0 (train) or 1 (valid), got {ds_idx!r}")
+    loader = dls.train if ds_idx == 0 else dls.valid
+    if loader is None:
+        raise ValueError("ds_idx is 1 but there is no validation DataLoader")
+    return loader
+
+
 def check_loaders(dls: Any) -> None:
     """Raise a `TypeError` naming what `dls` lacks of the `Loaders` contract."""
     if isinstance(dls, Loaders):

@@ -62,7 +62,7 @@ class TensorBatches:
 
     def new(self, **changes: Any) -> TensorBatches:
         """A copy with some settings changed (e.g. `shuffle=False` for prediction)."""
-        settings = {
+        settings: dict[str, Any] = {
             "bs": self.bs,
             "shuffle": self.shuffle,
             "drop_last": self.drop_last,

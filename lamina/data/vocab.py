@@ -123,7 +123,7 @@ class Vocab:
     def __contains__(self, label: Any) -> bool:
         return label in self.o2i
 
-    def __getitem__(self, index: int) -> Any:
+    def __getitem__(self, index: int | slice) -> Any:
         return self.items[index]
 
     def __iter__(self) -> Iterator[Any]:

@@ -97,7 +97,7 @@ class AWDLSTM(nn.Module):
     def _state_for(self, batch: int, like: torch.Tensor) -> list[State]:
         """The carried state fitted to `batch` rows: cut, or padded with zeros (new rows)."""
         if self.hidden is None or self.hidden[0][0].device != like.device:
-            sizes = [rnn.module.hidden_size for rnn in self.rnns]
+            sizes = [self.n_hid] * (self.n_layers - 1) + [self.emb_sz]  # each rnn's hidden_size
             return [(like.new_zeros(1, batch, n), like.new_zeros(1, batch, n)) for n in sizes]
         fitted = []
         for h, c in self.hidden:  # each (1, old_batch, n)

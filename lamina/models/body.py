@@ -76,7 +76,7 @@ def _make_model(arch: str | nn.Module, pretrained: Pretrained, n_in: int) -> nn.
         model = build_model(arch) if has_state else build_model(arch, in_chans=n_in)
     else:
         raise TypeError(f"arch must be a model name or an nn.Module, got {type(arch).__name__}")
-    if has_state:
+    if isinstance(pretrained, Mapping):
         load_weights(model, pretrained)
     return adapt_input_channels(model, n_in)
 
@@ -170,6 +170,10 @@ class VisionModel(nn.Sequential):
             raise ValueError(f"split must be in [0, {len(body)}], got {split!r}")
         super().__init__(OrderedDict(body=body, head=head))
         self.split = split
+
+    # Children registered by `nn.Sequential`, typed for readers of `model.body` and `model.head`.
+    body: nn.Sequential
+    head: nn.Module
 
 
 def body_split(shapes: Sequence[torch.Size]) -> int:

@@ -44,9 +44,10 @@ def adapt_input_channels(model_or_conv: M, n_in: int) -> M:
 def _adapted_conv(conv: nn.Conv2d, n_in: int) -> nn.Conv2d:
     if conv.groups != 1:
         raise ValueError(f"cannot adapt a grouped conv (groups={conv.groups}) to n_in={n_in}")
+    padding = conv.padding if isinstance(conv.padding, str) else _two(conv.padding)
     new = nn.Conv2d(
-        n_in, conv.out_channels, conv.kernel_size, conv.stride, conv.padding, conv.dilation,
-        bias=conv.bias is not None, padding_mode=conv.padding_mode,
+        n_in, conv.out_channels, _two(conv.kernel_size), _two(conv.stride), padding,
+        _two(conv.dilation), bias=conv.bias is not None, padding_mode=conv.padding_mode,
     )  # fmt: skip
     new.to(device=conv.weight.device, dtype=conv.weight.dtype)
     weight = conv.weight.detach()  # (out, c_old, kh, kw)
@@ -57,5 +58,11 @@ def _adapted_conv(conv: nn.Conv2d, n_in: int) -> nn.Conv2d:
             index = torch.arange(n_in, device=weight.device) % conv.in_channels
             new.weight.copy_(weight[:, index] * (conv.in_channels / n_in))
         if conv.bias is not None:
+            assert new.bias is not None, "built with bias=conv.bias is not None"
             new.bias.copy_(conv.bias.detach())
     return new
+
+
+def _two(values: tuple[int, ...]) -> tuple[int, int]:
+    # A Conv2d stores each size as a pair; torch types the attributes as tuples of any length.
+    return values[0], values[1]

@@ -24,6 +24,8 @@ class ConvNormAct(nn.Sequential):
         bias: give the convolution a bias; by default only when there is no norm to absorb it.
     """
 
+    conv: nn.Conv2d  # the first child, registered by `nn.Sequential`
+
     def __init__(
         self,
         in_ch: int,
@@ -47,8 +49,9 @@ class ConvNormAct(nn.Sequential):
             bias=(not norm) if bias is None else bias,
         )  # fmt: skip
         if norm:
-            layers["norm"] = nn.BatchNorm2d(out_ch)
-            nn.init.constant_(layers["norm"].weight, 0.0 if zero_norm else 1.0)
+            norm_layer = nn.BatchNorm2d(out_ch)
+            nn.init.constant_(norm_layer.weight, 0.0 if zero_norm else 1.0)
+            layers["norm"] = norm_layer
         if act is not None:
             layers["act"] = act()
         super().__init__(layers)

@@ -90,7 +90,9 @@ class WeightDropLSTM(nn.Module):
         check_probability("weight_p", weight_p)
         self.weight_p = float(weight_p)
         self.module = nn.LSTM(input_size, hidden_size, batch_first=True)
-        self.weight_hh_l0_raw = nn.Parameter(self.module.weight_hh_l0.detach().clone())
+        self.weight_hh_l0_raw = nn.Parameter(
+            self.module.get_parameter("weight_hh_l0").detach().clone()
+        )
         del self.module.weight_hh_l0
         # nn.LSTM reads its weights from a list kept in step with attribute assignment
         self.module.weight_hh_l0 = None

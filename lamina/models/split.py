@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from torch import nn
 
 from lamina.models.awd_lstm import (
@@ -20,7 +23,7 @@ from lamina.models.text_transformer import (
 from lamina.models.unet import DynamicUnet, unet_split
 
 # text models: their split function, by class
-_TEXT_SPLITS = {
+_TEXT_SPLITS: dict[type[nn.Module], Callable[[Any], list[list[nn.Parameter]]]] = {
     AWDLSTMLanguageModel: awd_lstm_lm_split,
     AWDLSTMClassifier: awd_lstm_clas_split,
     TransformerLanguageModel: transformer_lm_split,

@@ -144,7 +144,7 @@ def _pair(size: int | Sequence[int]) -> tuple[int, int]:
     pair = (size, size) if isinstance(size, int) else tuple(size)
     if len(pair) != 2 or not all(isinstance(v, int) and v > 0 for v in pair):
         raise ValueError(f"img_size must be a positive int or (H, W), got {size!r}")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 def _skip_indices(shapes: Sequence[torch.Size]) -> tuple[int, ...]:

@@ -43,11 +43,9 @@ class PixelShuffleUpsample(nn.Sequential):
         out_ch = in_ch if out_ch is None else out_ch
         check_positive_int("out_ch", out_ch)
         check_positive_int("scale", scale)
-        layers: list[nn.Module] = [
-            ConvNormAct(in_ch, out_ch * scale * scale, 1, norm=False),
-            nn.PixelShuffle(scale),
-        ]
+        conv = ConvNormAct(in_ch, out_ch * scale * scale, 1, norm=False)
+        layers: list[nn.Module] = [conv, nn.PixelShuffle(scale)]
         if blur:
             layers += [nn.ReplicationPad2d((1, 0, 1, 0)), nn.AvgPool2d(2, stride=1)]
         super().__init__(*layers)
-        icnr_(self[0].conv.weight, scale)
+        icnr_(conv.conv.weight, scale)

@@ -52,7 +52,9 @@ def get_hyper(opt: torch.optim.Optimizer, name: str) -> list[float]:
     return values
 
 
-def set_hyper(opt: torch.optim.Optimizer, name: str, value: float | Sequence[float]) -> None:
+def set_hyper(
+    opt: torch.optim.Optimizer, name: str, value: float | Sequence[float] | np.ndarray
+) -> None:
     """Set `name` in every parameter group: one value for all, or one per group."""
     groups = opt.param_groups
     # Plain Python floats: this runs every batch under a schedule, where NumPy calls add up.

@@ -4,8 +4,8 @@ Learning: Training BERT in 76 minutes"), which torch.optim lacks."""
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, overload
 
 import torch
 
@@ -22,7 +22,7 @@ def _check(lr: float, betas: tuple[float, float], eps: float, weight_decay: floa
 
 
 def _trust_ratios(
-    weight_norms: list[torch.Tensor], update_norms: list[torch.Tensor]
+    weight_norms: Sequence[torch.Tensor], update_norms: Sequence[torch.Tensor]
 ) -> list[torch.Tensor]:
     """`||w|| / ||u||` per tensor, or 1 where either norm is 0 (a fresh zero-initialised bias)."""
     by_device: dict[torch.device, list[int]] = {}
@@ -62,6 +62,12 @@ class Lamb(torch.optim.Optimizer):
         _check(lr, betas, eps, weight_decay)
         defaults = {"lr": lr, "betas": tuple(betas), "eps": eps, "weight_decay": weight_decay}
         super().__init__(params, defaults)
+
+    @overload
+    def step(self, closure: None = None) -> None: ...
+
+    @overload
+    def step(self, closure: Callable[[], float]) -> float: ...
 
     @torch.no_grad()
     def step(self, closure: Callable[[], float] | None = None) -> float | None:

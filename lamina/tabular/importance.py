@@ -28,6 +28,15 @@ def _column_groups(learn: TabularLearner) -> dict[str, list[tuple[str, int]]]:
     return groups
 
 
+def _minus_loss(learn: TabularLearner) -> Callable[[torch.Tensor, torch.Tensor], float]:
+    def score(out: torch.Tensor, targ: torch.Tensor) -> float:
+        if learn.loss_func is None:
+            raise ValueError("the learner has no loss_func: pass score_func")
+        return -float(learn.loss_func(out, targ))
+
+    return score
+
+
 def permutation_importance(
     learn: TabularLearner,
     score_func: Callable[[torch.Tensor, torch.Tensor], float] | None = None,
@@ -59,10 +68,7 @@ def permutation_importance(
         raise ValueError("permutation_importance needs validation rows (TabularDataLoaders.valid)")
     x_cat, x_cont, y = (t.cpu() for t in valid.tensors[:3])
     if score_func is None:
-
-        def score_func(out: torch.Tensor, targ: torch.Tensor) -> float:
-            return -float(learn.loss_func(out, targ))
-
+        score_func = _minus_loss(learn)
     baseline = score_func(learn.predict_inputs(x_cat, x_cont, raw=True), y)
     generator = torch.Generator().manual_seed(seed)
     importances = {}

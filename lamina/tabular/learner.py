@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import torch
+from torch import nn
 
 from lamina.core.modules import eval_mode
 from lamina.core.registry import register
@@ -16,6 +17,7 @@ from lamina.tabular.model import TabularModel
 from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
+from lamina.train.metric_base import Metrics
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -84,19 +86,21 @@ def _start_at_mean(model: TabularModel, dls: TabularDataLoaders) -> None:
     y = getattr(dls.train, "tensors", (None,) * 3)[2]
     if y is None or not y.is_floating_point():
         return
-    mean = y.float().mean(dim=0).to(model.layers[-1].bias.device)  # (n_out,)
+    output = model.layers[-1]
+    assert isinstance(output, nn.Linear), "a TabularModel ends with its output Linear"
+    mean = y.float().mean(dim=0).to(output.bias.device)  # (n_out,)
     if model.y_range is not None:
         low, high = model.y_range
         mean = torch.logit(((mean - low) / (high - low)).clamp(1e-3, 1 - 1e-3))
     with torch.no_grad():
-        model.layers[-1].bias.copy_(mean)
+        output.bias.copy_(mean)
 
 
 def tabular_learner(
     dls: TabularDataLoaders,
     layers: Sequence[int] | None = None,
     emb_szs: dict[str, int] | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     y_range: tuple[float, float] | None = None,
     ps: float | Sequence[float] | None = None,
     embed_p: float = 0.0,
@@ -138,6 +142,7 @@ def tabular_learner(
     }
     model = build_model(MODEL_NAME, **arch)
     if processor.y_block == "regression":
+        assert isinstance(model, TabularModel), f"{MODEL_NAME!r} builds a TabularModel"
         _start_at_mean(model, dls)
     learner_kwargs.setdefault("loss_func", default_loss_for(dls))
     learn = TabularLearner(dls, model, metrics=metrics, **learner_kwargs)

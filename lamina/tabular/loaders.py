@@ -33,18 +33,18 @@ def _split(
     if valid_idx is not None and splitter is not None:
         raise ValueError("pass valid_idx or splitter, not both")
     if splitter is not None:
-        train_idx, valid_idx = (np.asarray(idx, dtype=np.int64) for idx in splitter(df))
+        train_rows, valid_rows = (np.asarray(idx, dtype=np.int64) for idx in splitter(df))
     elif valid_idx is not None:
-        valid_idx = np.unique(np.asarray(valid_idx, dtype=np.int64))
-        train_idx = np.setdiff1d(np.arange(n), valid_idx)
+        valid_rows = np.unique(np.asarray(valid_idx, dtype=np.int64))
+        train_rows = np.setdiff1d(np.arange(n), valid_rows)
     else:
         splits = RandomSplitter(valid_pct, seed=seed)(range(n))
         return np.asarray(splits[0], dtype=np.int64), np.asarray(splits[1], dtype=np.int64)
-    if len(valid_idx) and (valid_idx.min() < 0 or valid_idx.max() >= n):
-        raise ValueError(f"valid_idx must be row positions in [0, {n}), got {valid_idx.tolist()}")
-    if len(train_idx) == 0:
+    if len(valid_rows) and (valid_rows.min() < 0 or valid_rows.max() >= n):
+        raise ValueError(f"valid_idx must be row positions in [0, {n}), got {valid_rows.tolist()}")
+    if len(train_rows) == 0:
         raise ValueError("the split leaves no training rows")
-    return train_idx, valid_idx
+    return train_rows, valid_rows
 
 
 class TabularDataLoaders(DataLoaders):
@@ -112,18 +112,18 @@ class TabularDataLoaders(DataLoaders):
             raise ValueError("the frame is empty (0 rows): there is nothing to learn from")
         if cat_names is None and cont_names is None:
             cont_names, cat_names = cont_cat_split(df, dep_var=y_names)
-        train_idx, valid_idx = _split(df, valid_idx, splitter, valid_pct, seed)
+        train_rows, valid_rows = _split(df, valid_idx, splitter, valid_pct, seed)
         processor = TabularProcessor(cat_names, cont_names, y_names, procs, y_block)
-        processor.fit(df, train_idx)
+        processor.fit(df, train_rows)
         tensors = processor.encode(df)
         device = torch.device(device) if device is not None else default_device()
-        train_idx, valid_idx = torch.from_numpy(train_idx), torch.from_numpy(valid_idx)
-        train = TensorBatches(*(t[train_idx] for t in tensors), bs=bs, shuffle=True, seed=seed,
-                              drop_last=len(train_idx) > bs, device=device)  # fmt: skip
+        train_index, valid_index = torch.from_numpy(train_rows), torch.from_numpy(valid_rows)
+        train = TensorBatches(*(t[train_index] for t in tensors), bs=bs, shuffle=True, seed=seed,
+                              drop_last=len(train_index) > bs, device=device)  # fmt: skip
         # Dropping the last partial training batch keeps BatchNorm away from a batch of one row.
         valid = None
-        if len(valid_idx):
-            valid = TensorBatches(*(t[valid_idx] for t in tensors), bs=bs * 2, device=device)
+        if len(valid_index):
+            valid = TensorBatches(*(t[valid_index] for t in tensors), bs=bs * 2, device=device)
         return cls(train, valid, processor, device)
 
     @classmethod

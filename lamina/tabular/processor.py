@@ -137,10 +137,13 @@ class TabularProcessor:
             raise ValueError(f"procs lists a step twice: {[kind.__name__ for kind in kinds]}")
         if self.cat_names and Categorify not in kinds:
             raise ValueError("categorical columns need Categorify in procs")
-        self.y_block, self.y_vocab = y_block, []
+        self.y_block = y_block
+        self.y_vocab: list[Any] = []  # the target's labels, JSON scalars (`distinct_labels`)
 
     # ----------------------------------------------------------------------------- fitting
-    def fit(self, df: pd.DataFrame, train_idx: Sequence[int] | None = None) -> TabularProcessor:
+    def fit(
+        self, df: pd.DataFrame, train_idx: Sequence[int] | np.ndarray | None = None
+    ) -> TabularProcessor:
         """Fit the procs on the rows `train_idx` of `df` (default: all rows).
 
         The target's classes are read from every row, so a class that happens to fall only in

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ def cache_key(texts: Sequence[str], tokenizer_state: dict[str, Any]) -> str:
     return digest.hexdigest()
 
 
-def cache_file(key: str, folder: str | Path | None = None) -> Path:
+def cache_file(key: str, folder: str | os.PathLike[str] | None = None) -> Path:
     """Where the tokens for `key` are kept: `folder`, else lamina's cache folder under `tokens/`."""
     if folder is None:
         from lamina.data.download import cache_dir

@@ -242,15 +242,15 @@ def load_pretrained(
     else:
         state, old_vocab = read_pretrained(*source)
     state = match_embeddings(state, old_vocab, vocab)
-    if isinstance(model, AWDLSTMLanguageModel):
-        target, prefix = model, ""
-    elif isinstance(model, AWDLSTMClassifier):
-        target, prefix = model.encoder, "encoder."
-        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
-    else:
+    if not isinstance(model, (AWDLSTMLanguageModel, AWDLSTMClassifier)):
         raise TypeError(f"model must be an AWD-LSTM language model or classifier, got "
                         f"{type(model).__name__}")  # fmt: skip
-    vocab_sz = model.encoder.embedding.num_embeddings
+    awd: AWDLSTMLanguageModel | AWDLSTMClassifier = model
+    target: nn.Module = awd
+    if isinstance(awd, AWDLSTMClassifier):
+        target, prefix = awd.encoder, "encoder."
+        state = {k[len(prefix) :]: v for k, v in state.items() if k.startswith(prefix)}
+    vocab_sz = awd.encoder.embedding.num_embeddings
     if len(vocab) != vocab_sz:
         raise ValueError(f"vocab has {len(vocab)} tokens but the model's vocab_sz is {vocab_sz}")
     try:
@@ -260,5 +260,5 @@ def load_pretrained(
             f"the pretrained weights do not fit this model; build it with the pretrained sizes "
             f"(fastai's: emb_sz=400, n_hid=1152, n_layers=3). {error}"
         ) from error
-    model.reset()
+    awd.reset()
     return model

@@ -7,6 +7,7 @@ changes its state (`xb`, `yb`, `pred`, `loss`, `model`, `opt`, `epoch`, `iter`, 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -108,6 +109,12 @@ class Callback:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+# What a learner accepts as callbacks: instances or classes (instantiated with no arguments),
+# one or a list of them, or None.
+CallbackLike = Callback | type[Callback]
+Callbacks = CallbackLike | Sequence[CallbackLike] | None
 
 
 def overrides(callback: Callback, event: str) -> bool:

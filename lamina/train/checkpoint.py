@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -58,6 +59,12 @@ def _loader_generator(learn: Learner) -> torch.Generator | None:
     return generator if isinstance(generator, torch.Generator) else None
 
 
+def _opt(learn: Learner) -> torch.optim.Optimizer:
+    # `Learner.save` and `Learner.load` build the optimizer before they call in here.
+    assert learn.opt is not None, "the learner's optimizer is built before a checkpoint"
+    return learn.opt
+
+
 def save_checkpoint(learn: Learner, path: Path, with_opt: bool = True) -> Path:
     """Write `learn`'s full training state to `path` (see module docstring).
 
@@ -84,7 +91,7 @@ def _write_checkpoint(learn: Learner, path: Path, with_opt: bool) -> Path:
         "callbacks": {
             cb.name: split_state(cb.state_dict(), f"cb.{cb.name}", tensors) for cb in learn.cbs
         },
-        "opt": split_state(learn.opt.state_dict(), "opt", tensors) if with_opt else None,
+        "opt": split_state(_opt(learn).state_dict(), "opt", tensors) if with_opt else None,
     }
     return save_tensors_json(path, tensors, info)
 
@@ -166,7 +173,7 @@ def _check_model(learn: Learner, path: Path, tensors: dict, strict: bool) -> dic
         )
     for key, value in state.items():
         target = expected.get(key)
-        if target is None or isinstance(target, torch.nn.parameter.UninitializedTensorMixin):
+        if target is None or isinstance(target, _UNINITIALIZED):
             continue
         if value.shape != target.shape:
             raise ValueError(
@@ -179,6 +186,10 @@ def _check_model(learn: Learner, path: Path, tensors: dict, strict: bool) -> dic
                 f"{value.dtype}, the model {target.dtype}"
             )
     return state
+
+
+# The lazy modules' placeholders (the stubs omit their common base, UninitializedTensorMixin).
+_UNINITIALIZED = (torch.nn.parameter.UninitializedParameter, torch.nn.parameter.UninitializedBuffer)
 
 
 def _kind(tensor: torch.Tensor) -> str:
@@ -202,7 +213,7 @@ def _check_opt(learn: Learner, path: Path, info: dict, tensors: dict) -> dict | 
         and isinstance(state_dict.get("param_groups"), list)
     ):
         raise _field_error(path, "opt", "must hold 'state' (an object) and 'param_groups' (a list)")
-    groups, current = state_dict["param_groups"], learn.opt.state_dict()["param_groups"]
+    groups, current = state_dict["param_groups"], _opt(learn).state_dict()["param_groups"]
     if len(groups) != len(current):
         raise _field_error(
             path,
@@ -213,7 +224,7 @@ def _check_opt(learn: Learner, path: Path, info: dict, tensors: dict) -> dict | 
     for index, (group, mine) in enumerate(zip(groups, current, strict=True)):
         _check_group(path, f"opt.param_groups.{index}", group, mine)
         ids.extend(group["params"])
-    params = [param for group in learn.opt.param_groups for param in group["params"]]
+    params = [param for group in _opt(learn).param_groups for param in group["params"]]
     _check_opt_state(path, state_dict["state"], dict(zip(ids, params, strict=True)))
     return state_dict
 
@@ -310,7 +321,7 @@ def _check_rng(path: Path, info: dict, tensors: dict) -> tuple[dict, dict]:
     if not isinstance(values, dict):
         problem = "is missing" if values is None else f"must be an object, got {_short(values)}"
         raise _field_error(path, "rng", problem)
-    trials = {
+    trials: dict[str, Callable[[], object]] = {
         "rng.python": lambda: random.Random().setstate(
             (
                 values["python"]["version"],
@@ -334,9 +345,7 @@ def _check_rng(path: Path, info: dict, tensors: dict) -> tuple[dict, dict]:
         raise _field_error(path, "rng.cuda_devices", f"must be an integer >= 0, got {devices!r}")
     available = torch.cuda.device_count() if torch.cuda.is_available() else 0
     for index in range(min(devices, available)):
-        trials[f"rng.cuda.{index}"] = lambda index=index: torch.Generator(
-            device=f"cuda:{index}"
-        ).set_state(tensors[f"rng.cuda.{index}"])
+        trials[f"rng.cuda.{index}"] = _cuda_trial(index, tensors)
     for field, trial in trials.items():
         try:
             trial()
@@ -345,6 +354,10 @@ def _check_rng(path: Path, info: dict, tensors: dict) -> tuple[dict, dict]:
                 path, field, f"is not a valid generator state ({type(error).__name__}: {error})"
             ) from error
     return values, tensors
+
+
+def _cuda_trial(index: int, tensors: dict) -> Callable[[], object]:
+    return lambda: torch.Generator(device=f"cuda:{index}").set_state(tensors[f"rng.cuda.{index}"])
 
 
 def _check_loader_rng(learn: Learner, path: Path, tensors: dict) -> torch.Tensor | None:
@@ -384,7 +397,7 @@ def _snapshot(learn: Learner, checked: _Checked) -> _Checked:
     return _Checked(
         path=checked.path,
         model={},  # set last and checked first: nothing to undo
-        opt=learn.opt.state_dict() if checked.opt is not None else None,
+        opt=_opt(learn).state_dict() if checked.opt is not None else None,
         callbacks={cb.name: cb.state_dict() for cb in learn.cbs if cb.name in checked.callbacks},
         rng=get_rng_state(),
         loader_rng=generator.get_state() if generator is not None else None,
@@ -403,7 +416,7 @@ def _set(learn: Learner, checked: _Checked, strict: bool) -> None:
                     f"{type(cb).__name__}.load_state_dict ({type(error).__name__}: {error})"
                 ) from error
     if checked.opt is not None:
-        learn.opt.load_state_dict(checked.opt)
+        _opt(learn).load_state_dict(checked.opt)
     set_rng_state(*checked.rng)
     generator = _loader_generator(learn)
     if generator is not None and checked.loader_rng is not None:

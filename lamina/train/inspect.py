@@ -10,6 +10,7 @@ from torch import nn
 
 from lamina.core.device import detach_cpu
 from lamina.core.modules import eval_mode
+from lamina.data.loaders import loader_at
 from lamina.train.callback import EVENTS, Callback, CancelValidate
 from lamina.train.loss_check import activation_for
 
@@ -38,6 +39,7 @@ class GatherPreds(Callback):
         if self.with_input:
             self.inputs.append(detach_cpu(learn.xb[0] if len(learn.xb) == 1 else learn.xb))
         if self.with_loss and learn.yb:
+            assert learn.loss_func is not None, "get_preds settles the loss before any batch"
             self.losses.append(per_item_loss(learn.loss_func, learn.pred, learn.yb).cpu())
 
 
@@ -73,13 +75,14 @@ def get_preds(
 ) -> tuple:
     """See `Learner.get_preds`."""
     learn._prepare()
-    dl = learn.dls[ds_idx] if dl is None else dl
-    if ds_idx == 0 and dl is learn.dls.train and hasattr(dl, "new"):
-        dl = dl.new(shuffle=False, drop_last=False)
+    loader = loader_at(learn.dls, ds_idx) if dl is None else dl
+    if ds_idx == 0 and loader is learn.dls.train and hasattr(loader, "new"):
+        loader = loader.new(shuffle=False, drop_last=False)
     gather = GatherPreds(with_input, with_loss)
     with learn.added_cbs([gather]):
-        learn._run_phase(dl, "validate", CancelValidate)
+        learn._run_phase(loader, "validate", CancelValidate)
     preds = _cat(gather.preds)
+    assert learn.loss_func is not None, "_prepare settles the loss"
     act = act or activation_for(learn.loss_func)
     if act is not None:
         preds = act(preds)

@@ -9,10 +9,10 @@ schedules, mixed precision, logging, ...) is a callback.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import torch
 from torch import nn
@@ -27,6 +27,7 @@ from lamina.train.callback import (
     EVENTS,
     Callback,
     CallbackError,
+    Callbacks,
     CancelBackward,
     CancelBatch,
     CancelEpoch,
@@ -37,7 +38,7 @@ from lamina.train.callback import (
     overrides,
 )
 from lamina.train.loss_check import call_loss, default_loss_for
-from lamina.train.metric_base import as_metric
+from lamina.train.metric_base import Metrics, as_metric
 
 _CANCELS = (CancelFit, CancelEpoch, CancelTrain, CancelValidate, CancelBatch, CancelBackward,
             CancelStep)  # fmt: skip
@@ -94,6 +95,10 @@ class Learner:
         >>> loss, acc = learn.validate()
     """
 
+    # Set by `add_cbs` from the default callbacks, which every learner has.
+    recorder: cb_lib.Recorder
+    progress: cb_lib.ProgressCallback
+
     def __init__(
         self,
         dls: Loaders,
@@ -102,8 +107,8 @@ class Learner:
         opt_func: Callable[..., torch.optim.Optimizer] | str = adamw,
         lr: float = 1e-3,
         wd: float | None = None,
-        metrics: Any = None,
-        cbs: Any = None,
+        metrics: Metrics = None,
+        cbs: Callbacks = None,
         splitter: Callable[[nn.Module], list] = default_splitter,
         path: str | Path = ".",
         model_dir: str = "models",
@@ -127,8 +132,12 @@ class Learner:
         self.compile = compile
         self.opt: torch.optim.Optimizer | None = None
         self.cbs: list[Callback] = []
+        # Per event, the callbacks that override it and their bound methods (`_index_events`).
+        self._train_handlers: dict[str, list[tuple[Callback, Callable[[], None]]]] = {}
+        self._valid_handlers: dict[str, list[tuple[Callback, Callable[[], None]]]] = {}
         self.training, self.in_fit, self._move_batches = False, False, True
-        self.epoch, self.n_epoch, self.iter, self.n_iter = 0, 0, 0, 0
+        self.epoch, self.n_epoch, self.iter = 0, 0, 0
+        self.n_iter: int | None = 0  # None for a loader without a length
         self.train_iter, self.pct_train, self.epochs_done, self.start_epoch = 0, 0.0, 0, 0
         self.xb: tuple = ()
         self.yb: tuple = ()
@@ -191,14 +200,14 @@ class Learner:
         return self
 
     @contextmanager
-    def added_cbs(self, cbs: Any) -> Iterator[Learner]:
+    def added_cbs(self, cbs: Callbacks) -> Iterator[Learner]:
         """Context in which `cbs` are added, removed again on exit."""
-        cbs = [cb() if isinstance(cb, type) else cb for cb in _listify(cbs)]
-        self.add_cbs(cbs)
+        added = [cb() if isinstance(cb, type) else cb for cb in _listify(cbs)]
+        self.add_cbs(added)
         try:
             yield self
         finally:
-            self.remove_cbs(cbs)
+            self.remove_cbs(added)
 
     def _index_events(self) -> None:
         # Each event maps to the bound methods of the callbacks that override it, in order, so a
@@ -242,7 +251,7 @@ class Learner:
         n_epoch: int,
         lr: float | slice | Sequence[float] | None = None,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """Train for `n_epoch` epochs at a constant learning rate (schedules come from callbacks).
@@ -254,11 +263,11 @@ class Learner:
             raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
         if not 0 <= start_epoch < n_epoch:
             raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch!r}")
-        self._prepare()
+        opt = self._prepare()
         if lr is not None:
-            set_hyper(self.opt, "lr", spread_lr(lr, len(self.opt.param_groups)))
+            set_hyper(opt, "lr", spread_lr(lr, len(opt.param_groups)))
         if wd is not None:
-            set_hyper(self.opt, "wd", wd)
+            set_hyper(opt, "wd", wd)
         self.n_epoch, self.start_epoch = n_epoch, start_epoch
         with self.added_cbs(cbs):
             self.in_fit = True
@@ -327,6 +336,7 @@ class Learner:
         self("after_pred")
         if not self.yb:
             return
+        assert self.loss_func is not None, "_prepare settles the loss before any batch"
         self.loss_grad = call_loss(self.loss_func, self.pred, self.yb, check=self.iter == 0)
         self.loss = self.loss_grad.detach()
         self("after_loss")
@@ -339,21 +349,25 @@ class Learner:
         self.loss_grad.backward()
 
     def _step(self) -> None:
+        assert self.opt is not None, "_prepare builds the optimizer before any batch"
         self.opt.step()
         self.opt.zero_grad(set_to_none=True)
 
     # ----------------------------------------------------------------------------- set-up
-    def _prepare(self) -> None:
-        """Move the model to the data's device, settle the loss, and build the optimizer once."""
+    def _prepare(self) -> torch.optim.Optimizer:
+        """Move the model to the data's device, settle the loss, and build the optimizer once;
+        returns the optimizer."""
         device = self.dls.device
         if next(self.model.parameters(), torch.empty(0, device=device)).device != device:
             self.model.to(device)
         if self.compile and not isinstance(self.model, torch._dynamo.eval_frame.OptimizedModule):
-            self.model = torch.compile(self.model)
+            # torch.compile's stub returns a bare callable; for a module it is an OptimizedModule.
+            self.model = cast(nn.Module, torch.compile(self.model))
         if self.loss_func is None:
             self.loss_func = default_loss_for(self.dls)
         if self.opt is None:
-            self.create_opt()
+            return self.create_opt()
+        return self.opt
 
     def create_opt(self) -> torch.optim.Optimizer:
         """Build the optimizer over the splitter's parameter groups."""
@@ -379,8 +393,7 @@ class Learner:
 
         Normalization layers stay trainable: their statistics must adapt to the new data.
         """
-        self._prepare()
-        groups = self.opt.param_groups
+        groups = self._prepare().param_groups
         frozen = range(len(groups))[: n if n >= 0 else len(groups) + n]
         keep = {id(p) for m in self.model.modules() if isinstance(m, _NORM_TYPES)
                 for p in m.parameters(recurse=False)}  # fmt: skip
@@ -406,7 +419,7 @@ class Learner:
         pct_start: float = 0.25,
         wd: float | None = None,
         moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """One-cycle training: LR warms up to `lr_max`, then anneals; momentum mirrors it."""
@@ -427,7 +440,7 @@ class Learner:
         div_final: float = 1e5,
         pct_start: float = 0.75,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
         start_epoch: int = 0,
     ) -> None:
         """Flat LR for `pct_start` of training, then cosine annealing to `lr / div_final`."""
@@ -448,7 +461,7 @@ class Learner:
         lr_max: float | slice | None = None,
         cycle_mult: int = 2,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
     ) -> None:
         """SGD with warm restarts: `n_cycles` cosine cycles, each `cycle_mult` times longer."""
         from lamina.optim.schedules import sgdr_schedules
@@ -466,7 +479,7 @@ class Learner:
         pct_start: float = 0.3,
         div: float = 5.0,
         wd: float | None = None,
-        cbs: Any = None,
+        cbs: Callbacks = None,
     ) -> None:
         """Transfer learning: train the head with the body frozen, then everything with
         discriminative learning rates (`base_lr / lr_mult` for the first group to `base_lr`)."""
@@ -493,11 +506,11 @@ class Learner:
         return run_lr_find(self, start_lr, end_lr, num_it, stop_div, show_plot)
 
     def _group_lrs(self, lr: float | slice | Sequence[float] | None) -> Any:
-        self._prepare()
-        return spread_lr(self.lr if lr is None else lr, len(self.opt.param_groups))
+        opt = self._prepare()
+        return spread_lr(self.lr if lr is None else lr, len(opt.param_groups))
 
     # ----------------------------------------------------------------------------- inspection
-    def validate(self, dl: Iterable | None = None, cbs: Any = None) -> list[float]:
+    def validate(self, dl: Iterable | None = None, cbs: Callbacks = None) -> list[float]:
         """Validation loss followed by each metric, over `dl` (default: the validation set)."""
         self._prepare()
         dl = self.dls.valid if dl is None else dl
@@ -580,7 +593,7 @@ _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
 def _checked_len(dl: Iterable, which: str) -> int | None:
     if dl is None:
         raise ValueError(f"there is no {which} DataLoader")
-    if not hasattr(dl, "__len__"):
+    if not isinstance(dl, Sized):
         return None
     if len(dl) == 0:
         raise ValueError(f"the {which} DataLoader is empty (0 batches); check the data and bs")

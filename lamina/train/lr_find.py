@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any, NamedTuple
+from collections.abc import Sized
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
 import torch
@@ -13,6 +14,9 @@ import torch
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.optim.hyper import set_hyper
 from lamina.train.callback import Callback, CancelEpoch, CancelFit
+
+if TYPE_CHECKING:
+    from lamina.train.learner import Learner
 
 SMOOTHING = 0.98  # weight of the past in the loss's exponential moving average
 
@@ -87,9 +91,11 @@ class LRFinder(Callback):
         self._average, self._best, self._diverged = 0.0, math.inf, False
 
     def before_batch(self) -> None:
+        assert self.learn.opt is not None  # fit builds the optimizer before any event
         set_hyper(self.learn.opt, "lr", self.lr_at(len(self.lrs)))
 
     def after_loss(self) -> None:
+        assert self.learn.loss is not None, "after_loss runs once the loss exists"
         loss = float(self.learn.loss)
         if not math.isfinite(loss):
             raise CancelFit
@@ -173,7 +179,7 @@ class _Snapshot:
     counters = ("epoch", "n_epoch", "iter", "n_iter", "train_iter", "pct_train", "epochs_done",
                 "start_epoch", "training")  # fmt: skip
 
-    def __init__(self, learn: Any) -> None:
+    def __init__(self, learn: Learner) -> None:
         self.opt, self.module = learn.opt, learn.model
         self.weights = copy.deepcopy(learn.model.state_dict())
         self.modes = [(module, module.training) for module in learn.model.modules()]
@@ -183,30 +189,30 @@ class _Snapshot:
         self.rng = get_rng_state()
         self.generators = [
             (generator, generator.get_state())
-            for dl in learn.dls.loaders
+            for dl in (learn.dls.train, learn.dls.valid)  # the contract has no `loaders`
             if isinstance(generator := getattr(dl, "generator", None), torch.Generator)
         ]
 
-    def restore(self, learn: Any) -> None:
+    def restore(self, learn: Learner) -> None:
         # into the module itself: `learn.model` may since have been wrapped by torch.compile
         with torch.no_grad():
             self.module.load_state_dict(self.weights)
         for module, training in self.modes:
             module.training = training
-        if self.opt_state is not None:
-            learn.opt.load_state_dict(self.opt_state)
+        if self.opt is not None and self.opt_state is not None:
+            self.opt.load_state_dict(self.opt_state)  # the optimizer the sweep ran with
         learn.opt = self.opt
         for name, value in self.values.items():
             setattr(learn, name, value)
         for cb, state in self.cbs:
             cb.load_state_dict(state)
         set_rng_state(*self.rng)
-        for generator, state in self.generators:
-            generator.set_state(state)
+        for generator, generator_state in self.generators:
+            generator.set_state(generator_state)
 
 
 def run_lr_find(
-    learn: Any,
+    learn: Learner,
     start_lr: float = 1e-7,
     end_lr: float = 10,
     num_it: int = 100,
@@ -224,7 +230,8 @@ def run_lr_find(
     """
     finder = LRFinder(start_lr, end_lr, num_it, stop_div)
     snapshot = _Snapshot(learn)
-    n_batches = len(learn.dls.train) if hasattr(learn.dls.train, "__len__") else 1
+    train = learn.dls.train
+    n_batches = len(train) if isinstance(train, Sized) else 1
     n_epoch = math.ceil(num_it / max(n_batches, 1))
     try:
         learn.fit(n_epoch, cbs=[finder])

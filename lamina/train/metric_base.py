@@ -10,8 +10,8 @@ values (F1, AUC, RMSE, R2, ...) gather everything with `AccumMetric` and compute
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, cast
 
 import torch
 
@@ -37,11 +37,17 @@ class Metric:
         raise NotImplementedError
 
 
+def _name_of(func: Callable) -> str:
+    name: str = getattr(func, "__name__", type(func).__name__)
+    return name
+
+
 class AvgMetric(Metric):
     """The batch-size-weighted mean of `func(pred, targ)` over all batches."""
 
     def __init__(self, func: Callable[[Any, Any], torch.Tensor], name: str | None = None) -> None:
-        self.func, self._name = func, name or getattr(func, "__name__", type(func).__name__)
+        self.func = func
+        self._name = name or _name_of(func)
         self.reset()
 
     @property
@@ -83,7 +89,7 @@ class AccumMetric(Metric):
         **kwargs: Any,
     ) -> None:
         self.func, self.activation, self.to_numpy, self.kwargs = func, activation, to_numpy, kwargs
-        self._name = name or getattr(func, "__name__", type(func).__name__)
+        self._name = name or _name_of(func)
         self.reset()
 
     @property
@@ -107,11 +113,17 @@ class AccumMetric(Metric):
             return float("nan")
         preds, targs = torch.cat(self.preds).cpu(), torch.cat(self.targs).cpu()
         if self.to_numpy:
-            preds, targs = preds.float().numpy(), targs.numpy()
+            return float(self.func(preds.float().numpy(), targs.numpy(), **self.kwargs))
         return float(self.func(preds, targs, **self.kwargs))
 
 
-def as_metric(metric: Any) -> Metric:
+# What a learner accepts as a metric: a `Metric`, a `Metric` class, a registered name, or a
+# function `metric(pred, targ)`; `Metrics` adds lists of them and None.
+MetricLike = Metric | type[Metric] | str | Callable[..., Any]
+Metrics = MetricLike | Sequence[MetricLike] | None
+
+
+def as_metric(metric: MetricLike) -> Metric:
     """Turn what a user passed as a metric into a fresh `Metric`.
 
     Accepts a `Metric` instance (copied, so learners never share state), a `Metric` subclass, a
@@ -130,7 +142,8 @@ def as_metric(metric: Any) -> Metric:
     if isinstance(metric, type) and issubclass(metric, Metric):
         return metric()
     if callable(metric):
-        return AvgMetric(metric)
+        # Any other callable, a class included, is taken as `metric(pred, targ)`.
+        return AvgMetric(cast(Callable[[Any, Any], torch.Tensor], metric))
     raise ValueError(
         f"metric {metric!r} is not a Metric, a Metric class, a metric name or a function"
     )

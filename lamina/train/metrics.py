@@ -186,7 +186,7 @@ class _ConfusionScore(Metric):
         if not self.labels:
             return float("nan")
         labels, targs = torch.cat(self.labels).cpu(), torch.cat(self.targs).cpu()
-        n_classes = int(max(labels.max(), targs.max())) + 1
+        n_classes = int(torch.maximum(labels.max(), targs.max())) + 1
         matrix = torch.bincount(targs * n_classes + labels, minlength=n_classes**2)
         matrix = matrix.reshape(n_classes, n_classes).double()  # rows: true, columns: predicted
         true_pos, n_pred, n_true = matrix.diagonal(), matrix.sum(0), matrix.sum(1)

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from lamina.data.loaders import loader_at
 from lamina.train.callback import Callback
 from lamina.train.inspect import per_item_loss
 from lamina.train.metric_base import Metric
@@ -51,7 +52,7 @@ def _ordered(dl: Any) -> Any:
     """`dl` in data-set order (unshuffled, every item), so position i is `dl.dataset[i]`; a
     training loader also gets the validation transforms, so an item reads the same every time."""
     dataset = getattr(dl, "dataset", None)
-    if hasattr(dl, "new") and getattr(dataset, "split_idx", None) == 0:
+    if dataset is not None and hasattr(dl, "new") and getattr(dataset, "split_idx", None) == 0:
         dataset = copy.copy(dataset)
         dataset.split_idx = 1
         return dl.new(dataset=dataset, shuffle=False, drop_last=False)
@@ -115,7 +116,7 @@ class ClassificationInterpretation:
         vocab = learn.dls.vocab
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
-        dl = _ordered(learn.dls[ds_idx] if dl is None else dl)
+        dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)
         preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
         return cls(dl, preds, targs, losses, vocab, learn.dls.n_inp)
 
@@ -228,6 +229,7 @@ class _SegmentationStats(Callback):
         pred, targ = learn.pred, learn.yb[0]  # (B, C, H, W), (B, H, W)
         counts = confusion_counts(targ, pred.argmax(dim=1), self.n_classes)
         self.confusion += counts.cpu()
+        assert learn.loss_func is not None, "get_preds settles the loss before any batch"
         self.losses.append(per_item_loss(learn.loss_func, pred, learn.yb).cpu())
 
 
@@ -253,7 +255,7 @@ class SegmentationInterpretation:
         cls, learn: Learner, ds_idx: int = 1, dl: Any = None
     ) -> SegmentationInterpretation:
         """Run the model over the validation set (`ds_idx=1`), the training set (0) or `dl`."""
-        dl = _ordered(learn.dls[ds_idx] if dl is None else dl)
+        dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)
         codes = _codes(learn)
         if codes is None:
             raise ValueError("SegmentationInterpretation needs MaskBlock(codes=[...]) in the data")
@@ -326,6 +328,7 @@ class _PixelConfusion(Metric):
 
     def _hits_and_sizes(self) -> tuple[torch.Tensor, torch.Tensor]:
         """Per class: pixels both predicted and actual, and predicted plus actual pixels."""
+        assert self.confusion is not None, "callers return NaN before any update"
         hits = self.confusion.diag().double()
         return hits, (self.confusion.sum(0) + self.confusion.sum(1)).double()
 

@@ -35,6 +35,7 @@ from lamina.data.loaders import Loaders
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for
+from lamina.train.metric_base import Metrics
 from lamina.train.model_app import loss_entry
 from lamina.vision.transforms.normalize import Normalize
 from lamina.vision.weights import Stats, complete_state_dict, resolve_pretrained
@@ -80,7 +81,7 @@ class VisionLearner(Learner):
 
     def _decode(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor, torch.Tensor]:
         loss = self.loss_func
-        if hasattr(loss, "activation") and hasattr(loss, "decodes"):
+        if loss is not None and hasattr(loss, "activation") and hasattr(loss, "decodes"):
             probs, decoded = loss.activation(out), loss.decodes(out)
         else:
             act = activation_for(loss) if loss is not None else None
@@ -291,7 +292,7 @@ def vision_learner(
     n_out: int | None = None,
     normalize: bool = True,
     loss_func: Callable | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     lr: float | None = None,
     n_in: int | None = None,
     cut: int | Callable[[nn.Module], nn.Module] | None = None,
@@ -359,7 +360,7 @@ def unet_learner(
     n_out: int | None = None,
     normalize: bool = True,
     loss_func: Callable | None = None,
-    metrics: Any = None,
+    metrics: Metrics = None,
     lr: float | None = None,
     n_in: int | None = None,
     cut: int | Callable[[nn.Module], nn.Module] | None = None,
@@ -385,9 +386,11 @@ def unet_learner(
     n_out = n_out if n_out is not None else dls.c
     if n_out is None:
         raise ValueError("cannot tell the number of classes from dls (no mask codes): pass n_out=")
-    unet = {"img_size": _image_size(dls), "blur": blur, "self_attention": self_attention,
-            "y_range": None if y_range is None else [float(v) for v in y_range],
-            "last_cross": last_cross}  # fmt: skip
+    unet: dict[str, Any] = {
+        "img_size": _image_size(dls), "blur": blur, "self_attention": self_attention,
+        "y_range": None if y_range is None else [float(v) for v in y_range],
+        "last_cross": last_cross,
+    }  # fmt: skip
     model = DynamicUnet(create_body(arch, weights, n_in, cut), n_out, **unet)
     loss_func = loss_func if loss_func is not None else default_loss_for(dls)
     learn = VisionLearner(dls, model, loss_func=loss_func, metrics=metrics,

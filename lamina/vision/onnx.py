@@ -17,7 +17,7 @@ import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 from torch import nn
@@ -25,12 +25,15 @@ from torch import nn
 from lamina.core.files import atomic_path
 from lamina.core.modules import unwrap_model
 
+if TYPE_CHECKING:
+    from lamina.train.learner import Learner
 
-def _model(learn: Any) -> nn.Module:
+
+def _model(learn: Learner) -> nn.Module:
     return unwrap_model(learn.model)
 
 
-def _example(learn: Any, example: torch.Tensor | None) -> torch.Tensor:
+def _example(learn: Learner, example: torch.Tensor | None) -> torch.Tensor:
     """A normalized input batch of at least two items (a batch of one would fix the batch size
     at 1 in the exported graph)."""
     if example is None:
@@ -40,7 +43,7 @@ def _example(learn: Any, example: torch.Tensor | None) -> torch.Tensor:
                 "export needs an example input: pass example=<normalized batch (B, C, H, W)>, "
                 "e.g. learn.inference_pipeline().batch([image_path])[0]"
             )
-        example = valid.one_batch()[0]
+        example = learn.dls.one_batch(1)[0]
     if not (isinstance(example, torch.Tensor) and example.ndim == 4):
         raise ValueError(f"example must be a tensor (B, C, H, W), got {example!r:.80}")
     example = example[:2]
@@ -64,7 +67,7 @@ def _dynamic_batch() -> tuple[dict[int, Any]]:
     return ({0: torch.export.Dim("batch")},)
 
 
-def export_torch(learn: Any, path: str | Path, example: torch.Tensor | None = None) -> Path:
+def export_torch(learn: Learner, path: str | Path, example: torch.Tensor | None = None) -> Path:
     """Write `learn.model` as a `torch.export` program to `path` (a `.pt2` file).
 
     Load it with `torch.export.load(path).module()` (trusted files only, see the module doc).
@@ -83,7 +86,7 @@ def export_torch(learn: Any, path: str | Path, example: torch.Tensor | None = No
 
 
 def export_onnx(
-    learn: Any, path: str | Path, example: torch.Tensor | None = None, opset: int | None = None
+    learn: Learner, path: str | Path, example: torch.Tensor | None = None, opset: int | None = None
 ) -> Path:
     """Write `learn.model` as an ONNX model to `path`, with a dynamic batch dimension.
 

@@ -18,6 +18,7 @@ import torch
 
 from lamina.core.device import to_device
 from lamina.core.modules import eval_mode
+from lamina.data.loaders import loader_at
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.data.show import show_sample
 
@@ -166,7 +167,7 @@ def show_results(
     """
     if not (isinstance(max_n, int) and max_n >= 1):
         raise ValueError(f"max_n must be a positive integer, got {max_n!r}")
-    dl = learn.dls[ds_idx] if dl is None else dl
+    dl = loader_at(learn.dls, ds_idx) if dl is None else dl
     if not hasattr(dl, "dataset") or "image" not in getattr(dl, "kinds", ()):
         raise ValueError("show_results draws images: it needs a lamina loader with an image input")
     n_inp = learn.dls.n_inp

@@ -26,7 +26,7 @@ def tta_loader(dl: Any) -> Any:
     `dl` must be a lamina `BlockDataLoader` (anything with `.dataset.split_idx` and `.new`).
     """
     dataset = getattr(dl, "dataset", None)
-    if not (hasattr(dl, "new") and hasattr(dataset, "split_idx")):
+    if dataset is None or not (hasattr(dl, "new") and hasattr(dataset, "split_idx")):
         raise TypeError(
             "test-time augmentation needs a lamina BlockDataLoader (with .new and a dataset "
             f"that has split_idx), got {type(dl).__name__}"

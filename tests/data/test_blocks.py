@@ -19,7 +19,7 @@ from lamina.data.blocks import (
     ToFloatTarget,
     TransformBlock,
 )
-from lamina.data.transform import transform_from_config, transform_to_config
+from lamina.data.transform import Transform, transform_from_config, transform_to_config
 from lamina.data.vocab import Vocab
 from lamina.vision.data.blocks import ImageBlock, MaskBlock, OpenImage, PointBlock, ToPoints
 
@@ -151,3 +151,10 @@ def test_n_out() -> None:
 def test_blocks_validate_arguments(make: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()  # type: ignore[operator]
+
+
+@pytest.mark.parametrize("tfm", [Categorize(), MultiCategorize()])
+def test_decode_before_setup_names_the_missing_vocab(tfm: Transform) -> None:
+    # Regression: decoding without a vocab raised a bare TypeError ("NoneType" not subscriptable).
+    with pytest.raises(ValueError, match="has no vocab"):
+        tfm.decode(torch.tensor([1]), "category")

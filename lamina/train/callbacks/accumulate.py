@@ -29,6 +29,7 @@ class GradientAccumulation(Callback):
 
     def before_fit(self) -> None:
         self.count = 0
+        assert self.learn.opt is not None  # fit builds the optimizer before any event
         self.learn.opt.zero_grad(set_to_none=True)
 
     def before_backward(self) -> None:
@@ -50,4 +51,5 @@ class GradientAccumulation(Callback):
 
     def after_fit(self) -> None:
         self.count = 0
+        assert self.learn.opt is not None  # fit builds the optimizer before any event
         self.learn.opt.zero_grad(set_to_none=True)

@@ -35,6 +35,7 @@ class GradientClip(Callback):
 
     def before_step(self) -> None:
         opt = self.learn.opt
+        assert opt is not None  # fit builds the optimizer before any event
         for cb in self.learn.cbs:
             if isinstance(cb, MixedPrecision) and cb.scaler is not None:
                 cb.scaler.unscale_(opt)

@@ -93,7 +93,9 @@ def _shuffles(dl: DataLoader) -> bool:
     return isinstance(dl.sampler, RandomSampler)
 
 
-def shard_loader(dl: Any, rank: int, world_size: int, seed: int | None = None) -> ShardedLoader:
+def shard_loader(
+    dl: Iterable, rank: int, world_size: int, seed: int | None = None
+) -> ShardedLoader:
     """Process `rank`'s share of the training loader `dl` (a `BlockDataLoader`, `TensorBatches`
     or torch `DataLoader`). `seed` defaults to the loader's own seed, else 0; it must be the
     same in every process. The loader's batch size becomes the batch size of each process."""
@@ -116,6 +118,7 @@ def shard_loader(dl: Any, rank: int, world_size: int, seed: int | None = None) -
         return ShardedLoader(dl, _TensorShard(dl, share), share, dl.bs, dl.drop_last)
     if isinstance(dl, DataLoader):
         share = sampler(dl.dataset, _shuffles(dl))
+        assert dl.batch_size is not None, "_shuffles refuses loaders without a batch size"
         return ShardedLoader(dl, _with_sampler(dl, share), share, dl.batch_size, dl.drop_last)
     raise TypeError(
         f"cannot share a training loader of type {type(dl).__name__} across processes: use a "
@@ -162,7 +165,9 @@ class DistributedTrainer(Callback):
         learn.model = DistributedDataParallel(learn.model, device_ids=device_ids, **self.ddp_kwargs)
 
     def before_epoch(self) -> None:
-        self.learn.dls.train.set_epoch(self.learn.epoch)
+        train = self.learn.dls.train
+        assert isinstance(train, ShardedLoader), "before_fit replaced it with its share"
+        train.set_epoch(self.learn.epoch)
 
     def after_fit(self) -> None:
         self.restore(sync=True)

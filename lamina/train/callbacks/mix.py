@@ -51,8 +51,9 @@ class _MixCallback(Callback):
         batch_size = len(learn.xb[0])
         self.perm = torch.randperm(batch_size, device=learn.xb[0].device)
         learn.xb, self.lam = self.mix(learn.xb, lam, self.perm)
+        assert learn.loss_func is not None, "fit settles the loss before any batch"
         self._loss_func = learn.loss_func
-        learn.loss_func = MixedLoss(self._loss_func, self.lam, self.perm)
+        learn.loss_func = MixedLoss(learn.loss_func, self.lam, self.perm)
 
     def mix(self, xb: tuple, lam: float, perm: torch.Tensor) -> tuple[tuple, float]:
         """Blend each floating-point input with `input[perm]`; return the inputs and the lambda

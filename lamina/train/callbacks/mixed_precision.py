@@ -18,7 +18,9 @@ _DTYPES = {
 
 
 def _as_dtype(dtype: torch.dtype | str | None) -> torch.dtype | None:
-    if dtype is None or dtype in (torch.float16, torch.bfloat16):
+    if dtype is None:
+        return None
+    if isinstance(dtype, torch.dtype) and dtype in (torch.float16, torch.bfloat16):
         return dtype
     if isinstance(dtype, str) and dtype in _DTYPES:
         return _DTYPES[dtype]
@@ -101,11 +103,13 @@ class MixedPrecision(Callback):
         if self._autocast is None:  # a batch run outside fit (`one_batch`, `validate`)
             self.before_fit()
         self._leave()  # in case an earlier batch ended in an exception while inside autocast
+        assert self._autocast is not None, "before_fit made the autocast context"
         self._autocast.__enter__()
         self._entered = True
 
     def _leave(self) -> None:
         if self._entered:
+            assert self._autocast is not None, "entered only after before_fit made it"
             self._entered = False
             self._autocast.__exit__(None, None, None)
 
@@ -125,6 +129,7 @@ class MixedPrecision(Callback):
         if self.scaler is None:
             return
         opt = self.learn.opt
+        assert opt is not None  # fit builds the optimizer before any event
         self.scaler.step(opt)
         self.scaler.update()
         opt.zero_grad(set_to_none=True)

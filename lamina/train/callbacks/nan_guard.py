@@ -36,6 +36,7 @@ class TerminateOnNaN(Callback):
         return "terminate_on_nan"  # the generic rule would split "NaN" into "na_n"
 
     def after_loss(self) -> None:
+        assert self.learn.loss is not None, "after_loss runs once the loss exists"
         loss = self.learn.loss.detach()
         if is_distributed():
             # Every process must stop at the same batch, or the others would wait forever in
@@ -46,7 +47,7 @@ class TerminateOnNaN(Callback):
         if loss.device.type != "cuda":
             self._check(loss.item())
             return
-        if self._host is None:
+        if self._host is None or self._copied is None:
             self._host = torch.empty((), dtype=torch.float32, pin_memory=True)
             self._copied = torch.cuda.Event()
         self._host.copy_(loss.float().reshape(()), non_blocking=True)
@@ -64,6 +65,8 @@ class TerminateOnNaN(Callback):
 
     def _read(self) -> None:
         if self._pending:
+            assert self._host is not None, "set when pending"
+            assert self._copied is not None, "set when pending"
             self._pending = False
             self._copied.synchronize()
             self._check(self._host.item())

@@ -45,6 +45,7 @@ class Recorder(Callback):
     def before_train(self) -> None:
         # Look the optimizer's keys up once; each batch then reads the last group directly.
         opt = self.learn.opt
+        assert opt is not None  # fit builds the optimizer before any event
         self._hp_keys = [(name, *hyper_key(opt.param_groups[-1], name))
                          for name in ("lr", "mom") if has_hyper(opt, name)]  # fmt: skip
         for name, _, _ in self._hp_keys:
@@ -63,6 +64,7 @@ class Recorder(Callback):
             if not learn.in_fit:
                 return
             self._losses.append(learn.loss)
+            assert learn.opt is not None  # fit builds the optimizer before any event
             group = learn.opt.param_groups[-1]
             for name, key, index in self._hp_keys:
                 value = group[key] if index is None else group[key][index]

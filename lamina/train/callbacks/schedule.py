@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 
 import numpy as np
 
@@ -26,12 +26,13 @@ class ParamScheduler(Callback):
     order = 10
     run_valid = False
 
-    def __init__(self, scheds: dict[str, Schedule]) -> None:
+    def __init__(self, scheds: Mapping[str, Schedule]) -> None:
         self.scheds = scheds
 
     def before_batch(self) -> None:
         if not self.learn.in_fit:
             return
         pct = self.learn.pct_train
+        assert self.learn.opt is not None  # fit builds the optimizer before any event
         for name, schedule in self.scheds.items():
             set_hyper(self.learn.opt, name, schedule(pct))

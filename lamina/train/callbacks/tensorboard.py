@@ -63,6 +63,7 @@ class TensorBoardCallback(Callback):
         if step % self.every_n_batches:
             return
         self.writer.add_scalar("train/loss", float(learn.loss), step)
+        assert learn.opt is not None  # fit builds the optimizer before any event
         lrs = get_hyper(learn.opt, "lr")
         for index, lr in enumerate(lrs):
             self.writer.add_scalar("train/lr" if len(lrs) == 1 else f"train/lr_{index}", lr, step)

@@ -162,8 +162,10 @@ class ReduceLROnPlateau(TrackerCallback):
         self.wait = 0 if self.new_best else self.wait + 1
         if self.wait >= self.patience:
             self.wait = 0
-            lrs = get_hyper(self.learn.opt, "lr")
-            set_hyper(self.learn.opt, "lr", [max(lr / self.factor, self.min_lr) for lr in lrs])
+            opt = self.learn.opt
+            assert opt is not None  # fit builds the optimizer before any event
+            lrs = get_hyper(opt, "lr")
+            set_hyper(opt, "lr", [max(lr / self.factor, self.min_lr) for lr in lrs])
 
     def state_dict(self) -> dict[str, Any]:
         return {**super().state_dict(), "wait": self.wait}

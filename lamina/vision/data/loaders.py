@@ -96,7 +96,9 @@ class ImageDataLoaders:
             raise ValueError(f"from_folder: {path} is not a folder")
         has_folders = (path / train).is_dir() and (path / valid).is_dir()
         if valid_pct is None and has_folders:
-            get_items = functools.partial(get_image_files, folders=[train, valid])
+            get_items: Callable[..., list[Path]] = functools.partial(
+                get_image_files, folders=[train, valid]
+            )
             splitter: Callable = GrandparentSplitter(train_name=train, valid_name=valid)
         else:
             get_items, splitter = get_image_files, RandomSplitter(valid_pct or 0.2, seed=seed)
@@ -213,8 +215,9 @@ class ImageDataLoaders:
         return ImageDataLoaders.from_df(df, path=path, **kwargs)
 
 
-def _column(df: Any, col: str | int) -> str:
-    """A column given by name or position, as its name; a clear error when absent."""
+def _column(df: Any, col: str | int) -> str | int:
+    """A column given by name or position, as its name (an int for a frame read without a
+    header); a clear error when absent."""
     columns = list(df.columns)
     if isinstance(col, int) and col not in columns:
         if not -len(columns) <= col < len(columns):

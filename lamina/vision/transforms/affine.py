@@ -163,7 +163,7 @@ def _as_size(size: int | Sequence[int] | None) -> tuple[int, int] | None:
     pair = (size, size) if isinstance(size, int) else tuple(size)
     if len(pair) != 2 or not all(isinstance(n, int) and n > 0 for n in pair):
         raise ValueError(f"size must be a positive int or (height, width), got {size!r}")
-    return pair  # type: ignore[return-value]
+    return pair
 
 
 @register("transform")
@@ -319,6 +319,7 @@ class AffineWarp(Transform):
         if self._matrix is None or kind not in GEOMETRIC_KINDS:
             return x
         if kind == "points":
+            assert self._inverse is not None, "set together with the matrix"
             return transform_points(x, self._inverse.to(x.device))
         if self._index is None:
             return self._resample(x, kind, self._matrix)
@@ -330,7 +331,7 @@ class AffineWarp(Transform):
         return out
 
     def _resample(self, x: torch.Tensor, kind: str, matrix: torch.Tensor) -> torch.Tensor:
-        size = self.size or tuple(x.shape[-2:])
+        size = self.size or (x.shape[-2], x.shape[-1])
         key = (x.device, size)
         if key not in self._grids:
             projective = bool(matrix[:, 2, :2].any())

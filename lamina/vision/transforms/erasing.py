@@ -90,6 +90,7 @@ class RandomErasing(Transform):
             return x
         erase = self._erase
         if erase.shape[-2:] != x.shape[-2:]:  # a second image of another size in the sample
+            assert self._boxes is not None, "drawn together with the erase mask"
             erase = erase_mask(self._boxes, *x.shape[-2:])
         count = int(erase.sum())
         if count == 0:

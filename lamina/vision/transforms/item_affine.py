@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, TypeGuard
 
 import numpy as np
 import torch
@@ -56,6 +56,13 @@ from lamina.vision.transforms.resize import CropPad, RandomResizedCrop, Resize
 
 Matrix = np.ndarray  # (3, 3) float64, maps output pixels to input pixels
 SIZE_FIXING = (Resize, RandomResizedCrop)
+
+
+def _fixes_size(tfm: Transform) -> TypeGuard[Resize | RandomResizedCrop]:
+    # Exactly these classes: a subclass might change the geometry the fused warp reproduces.
+    return type(tfm) in SIZE_FIXING
+
+
 FUSE_CHOICES = ("auto", True, False)
 _BLOCK = 64  # matrices drawn per call to draw_matrices
 _SPATIAL = ("image", "mask")
@@ -132,6 +139,9 @@ def _pad(img: Any, widths: tuple[int, int, int, int], pad_mode: str) -> Any:
     end, total = left + width, top + height + bottom
     flip_y, flip_x = Image.Transpose.FLIP_TOP_BOTTOM, Image.Transpose.FLIP_LEFT_RIGHT
     # (strip to copy, how to turn it, how big it becomes, where it goes): rows, then columns.
+    strips: list[
+        tuple[Any, tuple[int, int, int, int], Any, tuple[int, int] | None, tuple[int, int]]
+    ]
     if pad_mode == "reflection":
         strips = [
             (img, (0, 1, width, 1 + top), flip_y, None, (left, 0)),
@@ -271,12 +281,13 @@ class ItemAffineResize(Transform):
     def __init__(
         self, resize: Transform | dict[str, Any], affine: Transform | dict[str, Any]
     ) -> None:
-        self.resize = _as_transform(resize, "resize")
-        self.affine = _as_transform(affine, "affine")
-        if type(self.resize) not in SIZE_FIXING:
-            raise ValueError(f"resize must be a Resize or RandomResizedCrop, got {self.resize!r}")
-        if type(self.affine) is not AffineWarp or self.affine.size is not None:
-            raise ValueError(f"affine must be an AffineWarp with size=None, got {self.affine!r}")
+        resize_tfm = _as_transform(resize, "resize")
+        affine_tfm = _as_transform(affine, "affine")
+        if not _fixes_size(resize_tfm):
+            raise ValueError(f"resize must be a Resize or RandomResizedCrop, got {resize_tfm!r}")
+        if type(affine_tfm) is not AffineWarp or affine_tfm.size is not None:
+            raise ValueError(f"affine must be an AffineWarp with size=None, got {affine_tfm!r}")
+        self.resize, self.affine = resize_tfm, affine_tfm
         height, width = self.resize.size
         if self.affine.align_corners and min(height, width) < 2:
             raise ValueError(f"the resize's size must be at least 2x2, got {self.resize.size!r}")
@@ -341,6 +352,7 @@ def _flip(sample: tuple, kinds: Kinds, flip_x: bool, flip_y: bool) -> tuple:
     from PIL import Image
 
     size = _first_size(sample, kinds)
+    assert size is not None, "a sample that is flipped holds an image or a mask"
     out = []
     for x, kind in zip(sample, kinds, strict=True):
         if kind in _SPATIAL:
@@ -358,7 +370,7 @@ def _flip(sample: tuple, kinds: Kinds, flip_x: bool, flip_y: bool) -> tuple:
 
 def why_not_fusable(item_tfms: Sequence[Transform], batch_tfms: Sequence[Transform]) -> str | None:
     """Why `fuse_augment_tfms` cannot fold these transforms, or None when it can."""
-    sizers = [tfm for tfm in item_tfms if type(tfm) in SIZE_FIXING]
+    sizers = [tfm for tfm in item_tfms if _fixes_size(tfm)]
     affines = [tfm for tfm in batch_tfms if type(tfm) is AffineWarp]
     if len(affines) != 1:
         return f"the batch transforms hold {len(affines)} AffineWarp(s), not exactly one"

@@ -52,6 +52,10 @@ def adjust_lighting(
     return (images * scale).add_(shift).clamp_(0.0, 1.0)
 
 
+# brightness, contrast, saturation (None: unchanged), changed; each (B,)
+_Params = tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, torch.Tensor]
+
+
 @register("transform")
 class Lighting(Transform):
     """Random brightness and contrast (and saturation) for training images, one pass per batch.
@@ -75,9 +79,9 @@ class Lighting(Transform):
             raise ValueError(f"p_lighting must be a probability in [0, 1], got {p_lighting!r}")
         self.max_lighting, self.p_lighting = float(max_lighting), float(p_lighting)
         self.max_saturation = float(max_saturation)
-        self._params: tuple[torch.Tensor, ...] | None = None
+        self._params: _Params | None = None
 
-    def draw_params(self, batch_size: int) -> tuple[torch.Tensor, ...]:
+    def draw_params(self, batch_size: int) -> _Params:
         """`(brightness, contrast, saturation or None, changed)`, each `(B,)`, drawn on the CPU."""
         n = batch_size
         changed = torch.zeros(n, dtype=torch.bool)
