@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     app = export_info(args.model)["application"]
     if app != "vision":
         raise ValueError(f"lamina export converts vision models only; {args.model} is {app}")
-    from lamina.vision import export_onnx, export_torch
+    from lamina.vision.onnx import export_onnx, export_torch
 
     learn = load_learner(args.model, device="cpu")
     path = export_onnx(learn, args.onnx) if args.onnx else export_torch(learn, args.torch)

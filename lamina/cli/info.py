@@ -52,7 +52,7 @@ def _names(entries: Any) -> list[str]:
     for entry in entries if isinstance(entries, list) else []:
         if not isinstance(entry, dict):
             continue
-        args = entry.get("args") if isinstance(entry.get("args"), dict) else {}
+        args: dict[str, Any] = entry["args"] if isinstance(entry.get("args"), dict) else {}
         shown = ", ".join(f"{key}={json.dumps(value)}" for key, value in args.items()
                           if len(json.dumps(value)) <= 60)  # fmt: skip
         out.append(f"{entry.get('name')}({shown})")
@@ -60,7 +60,7 @@ def _names(entries: Any) -> list[str]:
 
 
 def _block_data(spec: dict[str, Any]) -> dict[str, Any]:
-    data = spec.get("data") if isinstance(spec.get("data"), dict) else {}
+    data: dict[str, Any] = spec["data"] if isinstance(spec.get("data"), dict) else {}
     size = None
     for entry in data.get("item_tfms") or []:
         if isinstance(entry, dict) and entry.get("name") in ("Resize", "RandomResizedCrop"):

@@ -138,6 +138,6 @@ class Batcher:
                 return [(False, error)] * len(items)
             return [self._predict([item])[0] for item in items]
         if len(results) != len(items):
-            error = RuntimeError(f"predict_many gave {len(results)} results for {len(items)}")
-            return [(False, error)] * len(items)
+            mismatch = RuntimeError(f"predict_many gave {len(results)} results for {len(items)}")
+            return [(False, mismatch)] * len(items)
         return [(True, result) for result in results]

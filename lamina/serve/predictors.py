@@ -91,11 +91,9 @@ class RowPredictor(Predictor):
         frame = pd.concat([processor.frame_from_row(row) for row in items], ignore_index=True)
         x_cat, x_cont = processor.encode_inputs(frame)
         out = self.learn.predict_inputs(x_cat, x_cont)  # (N, classes) probs, or (N, targets)
-        if self.category:
-            indices = out.argmax(dim=1).tolist()
-            return [
-                _classification(self.labels[i], i, p) for i, p in zip(indices, out, strict=True)
-            ]
+        if self.labels is not None:
+            labels, indices = self.labels, out.argmax(dim=1).tolist()
+            return [_classification(labels[i], i, p) for i, p in zip(indices, out, strict=True)]
         return [_regression(v[0] if len(v) == 1 else v) for v in out.tolist()]
 
 

@@ -193,7 +193,7 @@ def _warn_if_unknown(ids: torch.Tensor, dls: Loaders) -> None:
 class TextClassifierLearner(TextLearner):
     """A text classifier; `fine_tune` runs ULMFiT's gradual unfreezing."""
 
-    def fine_tune(  # type: ignore[override]
+    def fine_tune(
         self,
         epochs: int,
         base_lr: float = 2e-2,
