@@ -29,10 +29,10 @@ import torch
 from torch import nn
 
 from lamina.core.device import to_device
-from lamina.data.seeded_order import seeded
 from lamina.core.modules import eval_mode
 from lamina.data.inference import InferencePipeline
 from lamina.data.loaders import Loaders
+from lamina.data.seeded_order import seeded
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for

@@ -14,6 +14,7 @@ import torch
 from safetensors.torch import save_file
 
 from lamina import Callback
+from lamina.core.seed import set_seed
 from lamina.train.callbacks import SaveModel
 from lamina.vision import ImageDataLoaders, vision_learner
 from lamina.vision.transforms.augment import aug_transforms
@@ -38,7 +39,8 @@ def write_digits(folder: Path, n: int = 160) -> Path:
 
 
 def make_learner(folder: Path, workers: int, checkpoints: Path):
-    torch.manual_seed(0)
+    """The same learner in every process (the weights are random until loaded)."""
+    set_seed(0)
     dls = ImageDataLoaders.from_folder(
         folder,
         valid_pct=0.25,
@@ -50,8 +52,7 @@ def make_learner(folder: Path, workers: int, checkpoints: Path):
         device="cpu",
         img_mode="L",
     )
-    learn = vision_learner(dls, "simple_cnn", pretrained=False, path=checkpoints)
-    return learn
+    return vision_learner(dls, "simple_cnn", pretrained=False, path=checkpoints)
 
 
 class KillAt(Callback):
@@ -80,6 +81,7 @@ def run(
     `kill = (step, "before" | "after")`; write the final weights to `out`."""
     torch.set_num_threads(1)
     learn = make_learner(folder, workers, checkpoints)
+    learn.remove_cbs([learn.progress])
     cbs = [SaveModel(every_steps=EVERY_STEPS)]
     if kill is not None:
         cbs.append(KillAt(*kill))
