@@ -187,7 +187,9 @@ class BlockDataLoader:
                 num_workers=self.num_workers,
                 # Only seeds torch's worker bookkeeping: the order and the augmentations come
                 # from `order`, so a new epoch never draws from the global generator.
-                generator=self.generator if order is None else torch.Generator().manual_seed(0),
+                generator=self.generator
+                if order is None and self.generator is not None
+                else torch.Generator().manual_seed(0),
                 collate_fn=collate,
                 pin_memory=self.device.type == "cuda",
                 persistent_workers=workers,

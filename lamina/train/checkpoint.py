@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -27,6 +28,7 @@ from lamina.core.modules import unwrap_model
 from lamina.core.ranks import barrier, is_main_process
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.core.state import join_state, split_state
+from lamina.train.weights_check import non_finite
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner
@@ -201,6 +203,10 @@ def _check_model(learn: Learner, path: Path, tensors: dict, strict: bool) -> dic
                 f"{path} does not fit this model: field 'model.{key}' holds "
                 f"{value.dtype}, the model {target.dtype}"
             )
+    bad = non_finite(state)
+    if bad:  # a diverged run's weights: loadable for inspection, but say so
+        fields = ", ".join(f"model.{key}" for key in bad[:5])
+        warnings.warn(f"{path}: fields {fields} hold NaN or infinite values", stacklevel=4)
     return state
 
 
