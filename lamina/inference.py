@@ -33,6 +33,10 @@ def load_learner(path: str | Path, device: torch.device | str | None = None) -> 
         ) from None
     try:
         return builder(spec, tensors, torch.device(device) if device is not None else None)
+    except ValueError as error:
+        if str(path) in str(error):
+            raise
+        raise ValueError(f"{path}: {error}") from None
     except (KeyError, TypeError) as error:
         # A spec field this version does not understand (older or newer layout).
         raise ValueError(

@@ -12,10 +12,11 @@ from lamina.collab.loaders import CollabDataLoaders, CollabVocab
 from lamina.collab.models import EmbeddingDotBias, EmbeddingNN
 from lamina.core.modules import eval_mode, unwrap_model
 from lamina.core.registry import register
-from lamina.models import build_model, load_weights
+from lamina.models import build_model
 from lamina.models.layers import emb_sz_rule
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
+from lamina.train.weights_check import build_checked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -201,6 +202,19 @@ def collab_learner(
     return learn
 
 
+def _check_unique(field: str, values: Any) -> None:
+    if not isinstance(values, list):
+        raise ValueError(f"the exported collab field {field!r} must be a list")
+    seen: set = set()
+    for value in values:
+        key = (type(value).__name__, value) if _is_scalar(value) else None
+        if key is None:
+            raise ValueError(f"the exported collab field {field!r} holds {value!r}, not a scalar")
+        if key in seen:
+            raise ValueError(f"the exported collab field {field!r} lists {value!r} twice")
+        seen.add(key)
+
+
 @register("app", "collab")
 def build_collab_learner(
     spec: dict[str, Any], model_tensors: dict[str, torch.Tensor], device: torch.device | None
@@ -208,12 +222,15 @@ def build_collab_learner(
     """Rebuild an exported collab learner (for `lamina.load_learner`)."""
     if spec.get("model") not in MODEL_KINDS:
         raise ValueError(f"unknown collab model {spec.get('model')!r}; known: {MODEL_KINDS}")
-    model = build_model(f"collab_{spec['model']}", **spec["arch"])
+    users, items = spec["vocab"]["users"], spec["vocab"]["items"]
+    for field, values in (("vocab.users", users), ("vocab.items", items)):
+        _check_unique(field, values)
+    name, arch = f"collab_{spec['model']}", spec["arch"]
     try:
-        load_weights(model, model_tensors)
+        model = build_checked(lambda: build_model(name, **arch), model_tensors)
     except ValueError as error:
         raise ValueError(f"the exported weights do not fit the collab model: {error}") from None
-    vocab = CollabVocab(spec["vocab"]["users"], spec["vocab"]["items"])
+    vocab = CollabVocab(users, items)
     dls = CollabDataLoaders((), None, vocab, spec["names"], rated=None, device=device)
     learn = CollabLearner(dls, model, loss_func=default_loss_for(dls), precision="float32")
     learn.export_spec = spec

@@ -9,8 +9,8 @@ workers started by spawn work too.
 
 from __future__ import annotations
 
+import itertools
 import math
-import random
 from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +21,13 @@ from lamina.core.registry import registered_name
 from lamina.data.blocks import TransformBlock
 from lamina.data.item_dataset import Datasets, ItemDataset
 from lamina.data.loaders import DataLoaders, TargetInfo
+from lamina.data.seeded_order import (
+    SeededItems,
+    SeededOrder,
+    batch_seed,
+    draw_epoch_seed,
+    seeded,
+)
 from lamina.data.transform import Pipeline, Transform, transform_to_config
 
 if TYPE_CHECKING:
@@ -83,13 +90,17 @@ class BlockDataLoader:
 
     Args:
         dataset: an `ItemDataset` (its `split_idx` also selects the batch transforms to run).
-        bs: batch size. `shuffle`, `drop_last`: as in torch.
+        bs: batch size. `shuffle`, `drop_last`: as in torch, except that a training loader
+            drops a last batch of a single item (it would break batch normalization) even when
+            `drop_last` is False.
         num_workers: worker processes reading items (0: in this process).
         device: where batches go (default: the best device present).
         batch_tfms: the batch pipeline, run on the device.
-        seed: fixes the batch order and the random augmentations of every epoch. A seeded
-            training loader reseeds torch's and Python's global generators from its own at the
-            start of each epoch, since augmentations in this process draw from them.
+        seed: fixes the batch order and the random augmentations of every epoch (None: a seed
+            drawn from torch's global generator). A training loader (`split_idx` 0) draws one
+            seed per epoch from its generator; the order and each batch's augmentations follow
+            from it (`lamina.data.seeded_order`), whatever `num_workers`, so training resumes
+            exactly at any batch (`start_at`).
         type_tfms: per element, the fitted type transforms, used by `decode`.
         blocks: per element, its block: collates the element (`TransformBlock.collate`) and
             draws it in `show_batch`. None: torch's default collation, labels shown as text.
@@ -135,12 +146,27 @@ class BlockDataLoader:
         if batch_tfms_in_workers is None:
             batch_tfms_in_workers = self.device.type == "cpu"
         self.batch_tfms_in_workers = batch_tfms_in_workers and num_workers > 0
-        self.generator = None if seed is None else torch.Generator().manual_seed(seed)
+        self.generator: torch.Generator | None = None
+        if seed is not None or self.split_idx == 0:
+            if seed is None:
+                seed = int(torch.randint(0, 2**62, (1,)))
+            self.generator = torch.Generator().manual_seed(seed)
+        self.epoch_start_state: torch.Tensor | None = None
+        self._start = 0
         self._torch_loader: torch.utils.data.DataLoader | None = None
 
     def __len__(self) -> int:
         n = len(self.dataset)
-        return n // self.bs if self.drop_last else math.ceil(n / self.bs)
+        if self.drop_last or (self.split_idx == 0 and n > 1 and n % self.bs == 1):
+            return n // self.bs
+        return math.ceil(n / self.bs)
+
+    def start_at(self, batch: int) -> None:
+        """Make the next iteration start at batch number `batch`, reading none of the batches
+        before it (as they would have been: same order, same augmentations)."""
+        if not (isinstance(batch, int) and 0 <= batch <= len(self)):
+            raise ValueError(f"batch must be an integer in [0, {len(self)}], got {batch!r}")
+        self._start = batch
 
     def _loader(self) -> torch.utils.data.DataLoader:
         # Built once and kept, so persistent workers survive from one epoch to the next.
@@ -151,13 +177,19 @@ class BlockDataLoader:
                 if self.batch_tfms_in_workers
                 else self.collate
             )
+            order = self._seeded_order()
             self._torch_loader = torch.utils.data.DataLoader(
-                self.dataset,
+                self.dataset if order is None else SeededItems(self.dataset),
                 batch_size=self.bs,
-                shuffle=self.shuffle,
+                shuffle=self.shuffle if order is None else False,
+                sampler=order,
                 drop_last=self.drop_last,
                 num_workers=self.num_workers,
-                generator=self.generator,
+                # Only seeds torch's worker bookkeeping: the order and the augmentations come
+                # from `order`, so a new epoch never draws from the global generator.
+                generator=self.generator
+                if order is None and self.generator is not None
+                else torch.Generator().manual_seed(0),
                 collate_fn=collate,
                 pin_memory=self.device.type == "cuda",
                 persistent_workers=workers,
@@ -165,22 +197,30 @@ class BlockDataLoader:
             )
         return self._torch_loader
 
-    def _reseed(self) -> None:
-        # Random item transforms in this process and batch transforms on the device draw from the
-        # global generators: seed them from this loader's generator at each epoch's start, so a
-        # seed repeats the augmentations too, and each epoch still differs. (Workers are seeded
-        # by torch from the same generator.)
-        epoch_seed = int(torch.randint(0, 2**31 - 1, (1,), generator=self.generator))
-        torch.manual_seed(epoch_seed)
-        random.seed(epoch_seed)
+    def _seeded_order(self) -> SeededOrder | None:
+        if self.split_idx != 0 or self.generator is None:
+            return None
+        return SeededOrder(len(self.dataset), self.bs, len(self), self.shuffle)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, ...]]:
-        if self.generator is not None and self.split_idx == 0:
-            self._reseed()
-        for batch in self._loader():
+        loader, start, self._start = self._loader(), self._start, 0
+        order = loader.sampler if isinstance(loader.sampler, SeededOrder) else None
+        if order is not None:
+            assert self.generator is not None, "a seeded order exists only with a generator"
+            self.epoch_start_state = self.generator.get_state()
+            order.epoch_seed, order.start = draw_epoch_seed(self.generator), start
+        batches: Iterator[Any] = iter(loader)
+        if order is None and start:  # a loader sharded by DDP: read and drop the first batches
+            batches = itertools.islice(batches, start, None)
+        for number, batch in enumerate(batches, start=start):
             batch = to_device(tuple(batch), self.device)
             if not self.batch_tfms_in_workers:
-                batch = self.batch_tfms(batch, self.kinds, self.split_idx)
+                if order is None:
+                    batch = self.batch_tfms(batch, self.kinds, self.split_idx)
+                else:
+                    seed = batch_seed(order.epoch_seed, number) ^ 1  # not the items' own seed
+                    with seeded(seed, fork=True, device=self.device):
+                        batch = self.batch_tfms(batch, self.kinds, self.split_idx)
             yield batch
 
     def one_batch(self) -> tuple[torch.Tensor, ...]:

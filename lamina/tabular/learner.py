@@ -10,7 +10,7 @@ from torch import nn
 
 from lamina.core.modules import eval_mode
 from lamina.core.registry import register
-from lamina.models import build_model, load_weights
+from lamina.models import build_model
 from lamina.models.layers import emb_sz_rule
 from lamina.tabular.loaders import TabularDataLoaders
 from lamina.tabular.model import TabularModel
@@ -18,6 +18,7 @@ from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
 from lamina.train.metric_base import Metrics
+from lamina.train.weights_check import build_checked
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -158,9 +159,9 @@ def build_tabular_learner(
     """Rebuild an exported tabular learner (for `lamina.load_learner`): procs from JSON state,
     the model from its recorded arguments and the weights."""
     processor = TabularProcessor.from_config(spec["processor"])
-    model = build_model(spec.get("model_name", MODEL_NAME), **spec["arch"])
+    name, arch = spec.get("model_name", MODEL_NAME), spec["arch"]
     try:
-        load_weights(model, model_tensors)
+        model = build_checked(lambda: build_model(name, **arch), model_tensors)
     except ValueError as error:
         raise ValueError(f"the exported weights do not fit the tabular model: {error}") from None
     dls = TabularDataLoaders((), None, processor, device)

@@ -18,7 +18,7 @@ EVENTS = (
     "before_backward", "after_backward", "before_step", "after_step", "after_batch",
     "after_train", "before_validate", "after_validate", "after_epoch", "after_fit",
     "after_cancel_fit", "after_cancel_epoch", "after_cancel_train", "after_cancel_validate",
-    "after_cancel_batch", "after_cancel_backward", "after_cancel_step",
+    "after_cancel_batch", "after_cancel_backward", "after_cancel_step", "after_interrupt",
 )  # fmt: skip
 
 
@@ -106,6 +106,9 @@ class Callback:
     def after_cancel_batch(self) -> None: ...
     def after_cancel_backward(self) -> None: ...
     def after_cancel_step(self) -> None: ...
+    def after_interrupt(self) -> None:
+        """The fit (or `validate`) stopped on an error or Ctrl-C rather than a cancel: drop any
+        half-done state (the exception then propagates)."""
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"

@@ -1,8 +1,11 @@
 """Checkpoints: model, optimizer, training position, callback and RNG state in one safe file.
 
 Written as safetensors plus JSON metadata, atomically; read without pickle. Schedules are pure
-functions of progress, so the position (`epochs_done`) is all a resumed fit needs to continue the
-same schedule: `learn.load(name); learn.fit_one_cycle(n, ..., start_epoch=learn.epochs_done)`.
+functions of progress, so the position (`epochs_done`, and `batches_done` within the next epoch
+for a checkpoint saved mid-epoch) is all a resumed fit needs to continue the same schedule:
+`learn.load(name); learn.fit_one_cycle(n, ..., resume=True)`. For a checkpoint saved mid-epoch
+the training loader's generator is stored as it was at the epoch's start, so the resumed fit
+replays that epoch's order and augmentations and starts at batch `batches_done`.
 
 Loading checks the whole file against the learner before changing anything, and puts back what
 it had changed if applying still fails, so a failed load leaves the learner as it was.
@@ -12,6 +15,7 @@ from __future__ import annotations
 
 import math
 import random
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +29,7 @@ from lamina.core.modules import unwrap_model
 from lamina.core.ranks import barrier, is_main_process
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.core.state import join_state, split_state
+from lamina.train.weights_check import non_finite
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner
@@ -80,13 +85,14 @@ def _write_checkpoint(learn: Learner, path: Path, with_opt: bool) -> Path:
     tensors = {f"model.{key}": value for key, value in _bare_model(learn).state_dict().items()}
     rng_values, rng_tensors = get_rng_state()
     tensors.update(rng_tensors)
-    generator = _loader_generator(learn)
-    if generator is not None:
-        tensors["rng.train_loader"] = generator.get_state()
+    loader_state = _loader_state(learn)
+    if loader_state is not None:
+        tensors["rng.train_loader"] = loader_state
     info = {
         "format": FORMAT,
         "format_version": FORMAT_VERSION,
         "epochs_done": learn.epochs_done,
+        "batches_done": learn.batches_done,
         "rng": rng_values,
         "callbacks": {
             cb.name: split_state(cb.state_dict(), f"cb.{cb.name}", tensors) for cb in learn.cbs
@@ -94,6 +100,18 @@ def _write_checkpoint(learn: Learner, path: Path, with_opt: bool) -> Path:
         "opt": split_state(_opt(learn).state_dict(), "opt", tensors) if with_opt else None,
     }
     return save_tensors_json(path, tensors, info)
+
+
+def _loader_state(learn: Learner) -> torch.Tensor | None:
+    """The training loader's generator state to restore: at the start of the epoch in progress
+    when saving mid-epoch (the resumed fit replays it from there), else as it is now."""
+    generator = _loader_generator(learn)
+    if generator is None:
+        return None
+    at_epoch_start = getattr(learn.dls.train, "epoch_start_state", None)
+    if learn.batches_done and isinstance(at_epoch_start, torch.Tensor):
+        return at_epoch_start
+    return generator.get_state()
 
 
 @dataclass
@@ -107,6 +125,7 @@ class _Checked:
     rng: tuple[dict[str, Any], dict[str, torch.Tensor]]
     loader_rng: torch.Tensor | None
     epochs_done: int
+    batches_done: int
 
 
 def load_checkpoint(learn: Learner, path: Path, with_opt: bool = True, strict: bool = True) -> None:
@@ -148,6 +167,11 @@ def _check(
         raise _field_error(
             path, "epochs_done", f"must be an integer >= 0, got {_short(epochs_done)}"
         )
+    batches_done = info.get("batches_done", 0)  # absent from files of lamina 0.1
+    if type(batches_done) is not int or batches_done < 0:
+        raise _field_error(
+            path, "batches_done", f"must be an integer >= 0, got {_short(batches_done)}"
+        )
     return _Checked(
         path=path,
         model=_check_model(learn, path, tensors, strict),
@@ -156,6 +180,7 @@ def _check(
         rng=_check_rng(path, info, tensors),
         loader_rng=_check_loader_rng(learn, path, tensors),
         epochs_done=epochs_done,
+        batches_done=batches_done,
     )
 
 
@@ -185,6 +210,10 @@ def _check_model(learn: Learner, path: Path, tensors: dict, strict: bool) -> dic
                 f"{path} does not fit this model: field 'model.{key}' holds "
                 f"{value.dtype}, the model {target.dtype}"
             )
+    bad = non_finite(state)
+    if bad:  # a diverged run's weights: loadable for inspection, but say so
+        fields = ", ".join(f"model.{key}" for key in bad[:5])
+        warnings.warn(f"{path}: fields {fields} hold NaN or infinite values", stacklevel=4)
     return state
 
 
@@ -385,7 +414,7 @@ def _apply(learn: Learner, checked: _Checked, strict: bool) -> None:
     except BaseException:
         _set(learn, saved, strict=True)
         raise
-    learn.epochs_done = checked.epochs_done
+    learn.epochs_done, learn.batches_done = checked.epochs_done, checked.batches_done
 
 
 def _snapshot(learn: Learner, checked: _Checked) -> _Checked:
@@ -402,6 +431,7 @@ def _snapshot(learn: Learner, checked: _Checked) -> _Checked:
         rng=get_rng_state(),
         loader_rng=generator.get_state() if generator is not None else None,
         epochs_done=learn.epochs_done,
+        batches_done=learn.batches_done,
     )
 
 

@@ -8,6 +8,7 @@ schedules, mixed precision, logging, ...) is a callback.
 
 from __future__ import annotations
 
+import itertools
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence, Sized
 from contextlib import AbstractContextManager, contextmanager
@@ -139,6 +140,8 @@ class Learner:
         self.epoch, self.n_epoch, self.iter = 0, 0, 0
         self.n_iter: int | None = 0  # None for a loader without a length
         self.train_iter, self.pct_train, self.epochs_done, self.start_epoch = 0, 0.0, 0, 0
+        # Training batches done in epoch `epochs_done` (a checkpoint's position within it).
+        self.batches_done, self.start_batch = 0, 0
         self.xb: tuple = ()
         self.yb: tuple = ()
         self.pred: Any = None
@@ -253,14 +256,24 @@ class Learner:
         wd: float | None = None,
         cbs: Callbacks = None,
         start_epoch: int = 0,
+        resume: bool = False,
     ) -> None:
         """Train for `n_epoch` epochs at a constant learning rate (schedules come from callbacks).
 
-        `start_epoch` skips the first epochs: after `load`ing a checkpoint, pass
-        `start_epoch=learn.epochs_done` to the same fit call to continue its schedule exactly.
+        `resume=True` continues the fit a `load`ed checkpoint was saved in, exactly, from the
+        batch it was saved at (`learn.epochs_done`, `learn.batches_done`): repeat the same call
+        with `resume=True`. The batches already done are not read again where the loader can
+        start at a batch (`start_at`, as lamina's training loaders can). `start_epoch` skips
+        the first epochs only. A fit that neither resumes nor skips starts its count of
+        `epochs_done` at 0.
         """
         if not isinstance(n_epoch, int) or n_epoch < 1:
             raise ValueError(f"n_epoch must be a positive integer, got {n_epoch!r}")
+        start_batch = 0
+        if resume:
+            if start_epoch:
+                raise ValueError("give start_epoch or resume=True, not both")
+            start_epoch, start_batch = self.epochs_done, self.batches_done
         if not 0 <= start_epoch < n_epoch:
             raise ValueError(f"start_epoch must be in [0, {n_epoch}), got {start_epoch!r}")
         opt = self._prepare()
@@ -268,28 +281,44 @@ class Learner:
             set_hyper(opt, "lr", spread_lr(lr, len(opt.param_groups)))
         if wd is not None:
             set_hyper(opt, "wd", wd)
-        self.n_epoch, self.start_epoch = n_epoch, start_epoch
+        self.n_epoch, self.start_epoch, self.start_batch = n_epoch, start_epoch, start_batch
+        self.epochs_done, self.batches_done = start_epoch, start_batch
         with self.added_cbs(cbs):
             self.in_fit = True
             try:
-                self._with_events(self._do_fit, "fit", CancelFit)
+                with self._interruptible():
+                    self._with_events(self._do_fit, "fit", CancelFit)
             finally:
                 self.in_fit = False
                 self.model.train()
 
+    @contextmanager
+    def _interruptible(self) -> Iterator[None]:
+        """On an error or Ctrl-C (not a cancel), let callbacks drop half-done state
+        (`after_interrupt`), and leave the learner out of any phase."""
+        try:
+            yield
+        except BaseException:
+            self.training = False
+            for cb in sorted(self.cbs, key=lambda cb: cb.order):
+                if overrides(cb, "after_interrupt"):
+                    cb.after_interrupt()
+            raise
+
     def _do_fit(self) -> None:
         self.n_iter_train = _checked_len(self.dls.train, "train")
-        self.train_iter = self.start_epoch * (self.n_iter_train or 0)
+        self.train_iter = self.start_epoch * (self.n_iter_train or 0) + self.start_batch
         for epoch in range(self.start_epoch, self.n_epoch):
             self.epoch = epoch
             self._with_events(self._do_epoch, "epoch", CancelEpoch)
-            self.epochs_done = epoch + 1
+            self.epochs_done, self.batches_done, self.start_batch = epoch + 1, 0, 0
 
     def _do_epoch(self) -> None:
         self._run_phase(self.dls.train, "train", CancelTrain)
         if self.dls.valid is not None:
             self._run_phase(self.dls.valid, "validate", CancelValidate)
-        self.epochs_done = self.epoch + 1  # already true in after_epoch, e.g. for checkpoints
+        # Already true in after_epoch, e.g. for checkpoints.
+        self.epochs_done, self.batches_done = self.epoch + 1, 0
 
     def _run_phase(self, dl: Iterable, name: str, cancel: type[Exception]) -> None:
         self.dl, self.n_iter = dl, _checked_len(dl, name)
@@ -301,8 +330,8 @@ class Learner:
             self._with_events(self._all_batches, name, cancel)
 
     def _all_batches(self) -> None:
-        n_seen = 0
-        for index, batch in enumerate(self.dl):
+        n_seen, start = 0, self.start_batch if self.training and self.in_fit else 0
+        for index, batch in enumerate(_batches_from(self.dl, start), start=start):
             self.iter = index
             if self.training:
                 self.pct_train = (
@@ -312,7 +341,7 @@ class Learner:
             n_seen += 1
             if self.training:
                 self.train_iter += 1
-        if n_seen == 0:
+        if n_seen == 0 and not (start and start == self.n_iter):
             phase = "train" if self.training else "validation"
             raise ValueError(f"the {phase} DataLoader yielded no batches")
 
@@ -324,12 +353,26 @@ class Learner:
         n_inp = self.dls.n_inp
         self.xb, self.yb = tuple(batch[:n_inp]), tuple(batch[n_inp:])
         try:
-            self._with_events(self._do_one_batch, "batch", CancelBatch)
+            self._with_events(self._counted_batch, "batch", CancelBatch)
         except BaseException:
             # An error or Ctrl-C mid-batch: callbacks undo per-batch state (autocast, a swapped
             # loss) in after_cancel_batch, so the learner is left usable.
             self("after_cancel_batch")
             raise
+
+    def _counted_batch(self) -> None:
+        # A training batch counts as done (for checkpoints written in after_batch) once its
+        # step is done or it was cancelled.
+        try:
+            self._do_one_batch()
+        except CancelBatch:
+            self._count_batch()
+            raise
+        self._count_batch()
+
+    def _count_batch(self) -> None:
+        if self.training and self.in_fit:
+            self.batches_done = self.iter + 1
 
     def _do_one_batch(self) -> None:
         self.pred = self.model(*self.xb)
@@ -421,6 +464,7 @@ class Learner:
         moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
         cbs: Callbacks = None,
         start_epoch: int = 0,
+        resume: bool = False,
     ) -> None:
         """One-cycle training: LR warms up to `lr_max`, then anneals; momentum mirrors it."""
         from lamina.optim.schedules import one_cycle_schedules
@@ -431,6 +475,7 @@ class Learner:
             wd=wd,
             cbs=[cb_lib.ParamScheduler(scheds), *_listify(cbs)],
             start_epoch=start_epoch,
+            resume=resume,
         )
 
     def fit_flat_cos(
@@ -442,6 +487,7 @@ class Learner:
         wd: float | None = None,
         cbs: Callbacks = None,
         start_epoch: int = 0,
+        resume: bool = False,
     ) -> None:
         """Flat LR for `pct_start` of training, then cosine annealing to `lr / div_final`."""
         from lamina.optim.schedules import flat_cos_schedules
@@ -452,6 +498,7 @@ class Learner:
             wd=wd,
             cbs=[cb_lib.ParamScheduler(scheds), *_listify(cbs)],
             start_epoch=start_epoch,
+            resume=resume,
         )
 
     def fit_sgdr(
@@ -516,7 +563,7 @@ class Learner:
         dl = self.dls.valid if dl is None else dl
         if dl is None:
             raise ValueError("there is no validation DataLoader to validate on")
-        with self.added_cbs(cbs):
+        with self.added_cbs(cbs), self._interruptible():
             self._run_phase(dl, "validate", CancelValidate)
         return self.recorder.last_values()
 
@@ -588,6 +635,18 @@ _BATCH_EVENTS = frozenset(
      "after_cancel_step")
 )  # fmt: skip
 _NORM_TYPES = (nn.modules.batchnorm._NormBase, nn.LayerNorm, nn.GroupNorm)
+
+
+def _batches_from(dl: Iterable, start: int) -> Iterable:
+    """`dl`'s batches from number `start` on: without reading the ones before it where the
+    loader can start at a batch, else read and dropped."""
+    if not start:
+        return dl
+    start_at = getattr(dl, "start_at", None)
+    if callable(start_at):
+        start_at(start)
+        return dl
+    return itertools.islice(dl, start, None)
 
 
 def _checked_len(dl: Iterable, which: str) -> int | None:

@@ -177,7 +177,7 @@ class _Snapshot:
     """Deep copies of everything the sweep changes, to put back afterwards."""
 
     counters = ("epoch", "n_epoch", "iter", "n_iter", "train_iter", "pct_train", "epochs_done",
-                "start_epoch", "training")  # fmt: skip
+                "start_epoch", "training", "batches_done", "start_batch")  # fmt: skip
 
     def __init__(self, learn: Learner) -> None:
         self.opt, self.module = learn.opt, learn.model

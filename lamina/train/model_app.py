@@ -16,9 +16,10 @@ import torch
 
 from lamina.core.registry import from_entry, register, registered_name
 from lamina.data.inference import InferenceLoaders, InferencePipeline
-from lamina.models import build_model, load_weights
+from lamina.models import build_model
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
+from lamina.train.weights_check import build_checked
 
 APP = "model"
 
@@ -60,9 +61,9 @@ def build_model_learner(
     `learner_class`: an application reuses this with its own learner)."""
     import lamina.train.losses  # noqa: F401  (registers the losses looked up by name)
 
-    model = build_model(_field(spec, "model_name", str), **_field(spec, "model_args", dict))
+    name, args = _field(spec, "model_name", str), _field(spec, "model_args", dict)
     try:
-        load_weights(model, tensors)
+        model = build_checked(lambda: build_model(name, **args), tensors)
     except ValueError as error:
         raise ValueError(f"the exported weights do not fit the model: {error}") from None
     config = _field(spec, "data", dict)

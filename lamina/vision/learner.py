@@ -32,6 +32,7 @@ from lamina.core.device import to_device
 from lamina.core.modules import eval_mode
 from lamina.data.inference import InferencePipeline
 from lamina.data.loaders import Loaders
+from lamina.data.seeded_order import seeded
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, default_loss_for
@@ -192,7 +193,10 @@ def _sample_images(dls: Any) -> torch.Tensor:
     if dataset is None:
         return dls.one_batch()[0]
     order = torch.randperm(len(dataset), generator=torch.Generator().manual_seed(0))
-    samples = [dataset[int(i)] for i in order[:_STATS_ITEMS]]
+    # Random item transforms draw from fixed seeds too, so the statistics (and a learner rebuilt
+    # in another process to resume training) are the same each time.
+    with seeded(0, fork=True):
+        samples = [dataset[int(i)] for i in order[:_STATS_ITEMS]]
     batch = to_device(tuple(torch.utils.data.default_collate(samples)), dls.device)
     return dls.train.batch_tfms(batch, dls.kinds, 1)[0]
 

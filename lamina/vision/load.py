@@ -21,6 +21,7 @@ from lamina.data.inference import InferenceLoaders, InferencePipeline
 from lamina.models import build_model, default_split
 from lamina.models.registry import TIMM_PREFIX, model_names
 from lamina.train.loss_check import default_loss_for
+from lamina.train.weights_check import build_checked
 from lamina.vision.learner import VisionLearner
 
 
@@ -93,8 +94,10 @@ def build_vision_learner(
     """Rebuild an exported vision learner for inference (see the module docstring)."""
     import lamina.train.losses  # noqa: F401  (registers the losses looked up by name)
 
-    model = build_model_from_spec(spec)
-    load_model_tensors(model, tensors)
+    try:
+        model = build_checked(lambda: build_model_from_spec(spec), tensors)
+    except ValueError as error:
+        raise ValueError(f"the exported weights do not fit the model: {error}") from None
     pipeline = _pipeline(spec.get("data"), device)
     dls = InferenceLoaders(pipeline, spec["data"])
     model.to(dls.device).eval()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -68,8 +69,11 @@ def test_each_epoch_differs_and_validation_is_fixed(tmp_path: Path) -> None:
 def test_len_drop_last_and_new(tmp_path: Path) -> None:
     dls = loaders(make_images(tmp_path, n=14), 0)
     assert len(dls.train.dataset) == 10
-    assert len(dls.train) == 4
+    assert len(dls.train) == 3  # 10 = 3 x 3 + 1: a last training batch of one is dropped
+    assert sum(len(batch[0]) for batch in dls.train) == 9
     assert len(dls.train.new(drop_last=True)) == 3
+    assert len(dls.train.new(bs=4)) == 3  # 4 + 4 + 2: a partial batch of two is kept
+    assert len(dls.valid.new(bs=3)) == math.ceil(len(dls.valid.dataset) / 3)
     plain = dls.train.new(shuffle=False, drop_last=False)
     assert not plain.shuffle
     assert plain.dataset is dls.train.dataset

@@ -237,7 +237,8 @@ def test_keyboard_interrupt_leaves_learner_usable() -> None:
     with pytest.raises(KeyboardInterrupt):
         learn.fit(3)
     assert len(learn.recorder.values) == 1  # the finished epoch is kept
-    assert len(learn.recorder.losses) == 16 + 4
+    assert len(learn.recorder.losses) == 16  # the interrupted epoch's batches are dropped
+    assert (learn.epochs_done, learn.batches_done) == (1, 4)
     learn.remove_cbs([interrupt])
     learn.fit(2)
     assert len(learn.recorder.values) == 2

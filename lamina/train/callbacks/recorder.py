@@ -14,7 +14,12 @@ from lamina.train.callback import Callback
 
 class Recorder(Callback):
     """Records each training batch's loss and hyper-parameters, and each epoch's losses and
-    metrics. Losses stay on the device until read, so recording never forces a sync."""
+    metrics. Losses stay on the device until read, so recording never forces a sync.
+
+    `losses` and `hps` hold the batches of the epochs that have a row in `values`, and of the
+    epoch in progress: when a fit stops on an error or Ctrl-C, the interrupted epoch's batches
+    are dropped with it (a resumed fit records them again).
+    """
 
     order = 50
 
@@ -39,8 +44,10 @@ class Recorder(Callback):
         return torch.stack(self._losses).float().cpu().tolist() if self._losses else []
 
     def before_fit(self) -> None:
-        if self.learn.start_epoch == 0:  # a resumed fit keeps the history loaded with it
+        if self.learn.start_epoch == 0 and self.learn.start_batch == 0:
+            # (a resumed fit keeps the history loaded with it)
             self.values, self.hps, self._losses = [], {}, []
+        self._epoch_first_loss = len(self._losses)
 
     def before_train(self) -> None:
         # Look the optimizer's keys up once; each batch then reads the last group directly.
@@ -53,7 +60,8 @@ class Recorder(Callback):
 
     def before_epoch(self) -> None:
         self._epoch_start = time.perf_counter()
-        self._epoch_first_loss = len(self._losses)
+        # A fit resumed mid-epoch has the epoch's first batches in the history already.
+        self._epoch_first_loss = len(self._losses) - self.learn.start_batch
         self._last = []
 
     def after_batch(self) -> None:
@@ -96,6 +104,13 @@ class Recorder(Callback):
         valid = self._last or [math.nan] * (1 + len(self.learn.metrics))
         elapsed = time.perf_counter() - self._epoch_start
         self.values.append([self.learn.epoch, train_loss, *valid, elapsed])
+
+    def after_interrupt(self) -> None:
+        first = getattr(self, "_epoch_first_loss", len(self._losses))
+        del self._losses[first:]
+        for values in self.hps.values():
+            del values[first:]
+        self._valid_active = False
 
     def last_values(self) -> list[float]:
         """The latest validation loss and metrics."""

@@ -20,9 +20,14 @@ class SaveModel(TrackerCallback):
             when training ends, also after an early stop; the rest of the learner's state (the
             recorder's history, position, RNG) stays that of the end of training.
         with_opt: save (and load) the optimizer state too, so training can resume exactly.
+        every_steps: also save every this many training batches as `{name}_last`
+            (overwritten each time, atomically), so a crash loses at most that many steps:
+            `learn.load(f"{name}_last"); learn.fit(..., resume=True)` continues exactly at
+            the batch it was saved at. None: only the saves above.
 
     Example:
         >>> learn.fit(10, cbs=SaveModel("accuracy", at_end=True))
+        >>> learn.fit_one_cycle(10, cbs=SaveModel(every_steps=50))  # crash-safe long runs
     """
 
     def __init__(
@@ -34,8 +39,14 @@ class SaveModel(TrackerCallback):
         name: str = "model",
         at_end: bool = False,
         with_opt: bool = True,
+        every_steps: int | None = None,
     ) -> None:
         super().__init__(monitor, comp, min_delta)
+        if every_steps is not None and not (
+            isinstance(every_steps, int) and not isinstance(every_steps, bool) and every_steps > 0
+        ):
+            raise ValueError(f"every_steps must be a positive integer or None, got {every_steps!r}")
+        self.every_steps = every_steps
         if not isinstance(name, str) or not name or "/" in name or "\\" in name:
             raise ValueError(f"name must be a non-empty file name without '/', got {name!r}")
         self.every_epoch, self.fname = bool(every_epoch), name  # `name` is the callback's own
@@ -46,6 +57,13 @@ class SaveModel(TrackerCallback):
         super().before_fit()
         if getattr(self.learn, "start_epoch", 0) == 0:
             self.saved = []
+
+    def after_batch(self) -> None:
+        learn = self.learn
+        if self.every_steps is None or not (learn.training and learn.in_fit):
+            return
+        if (learn.train_iter + 1) % self.every_steps == 0:  # train_iter: this batch's number
+            learn.save(f"{self.fname}_last", with_opt=self.with_opt)
 
     def after_epoch(self) -> None:
         super().after_epoch()

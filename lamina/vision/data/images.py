@@ -54,7 +54,10 @@ def open_image(
     Baseline and progressive JPEGs in YCbCr, RGB or grey are decoded by simplejpeg
     (libjpeg-turbo without Pillow's marker parsing in Python: about twice as fast on small
     files); everything else, and any file simplejpeg rejects or warns about, goes through
-    Pillow, so errors are always Pillow's.
+    Pillow, so errors are always Pillow's. Pillow's pixel limit (`PIL.Image.MAX_IMAGE_PIXELS`,
+    set it to change the limit) is checked on the header before any decoder runs: a file
+    declaring more than twice the limit raises `ImageReadError` naming it (a decompression
+    bomb), one above the limit decodes with Pillow's `DecompressionBombWarning`.
 
     Raises:
         ImageReadError: the file is missing, empty, truncated or not a readable image.
@@ -96,8 +99,8 @@ def _open_jpeg_fast(
                 return None
             data += file.read()
         height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
-        if colorspace not in _FAST_SOURCES[mode]:
-            return None
+        if colorspace not in _FAST_SOURCES[mode] or _over_pixel_limit(width, height):
+            return None  # Pillow applies its decompression-bomb check before decoding
         min_width, min_height = draft_size if draft_size is not None else (width, height)
         array = simplejpeg.decode_jpeg(
             data,
@@ -112,6 +115,13 @@ def _open_jpeg_fast(
     if mode == "L":
         array = array[..., 0]
     return Image.frombuffer(mode, (array.shape[1], array.shape[0]), array, "raw", mode, 0, 1)
+
+
+def _over_pixel_limit(width: int, height: int) -> bool:
+    from PIL import Image
+
+    limit = Image.MAX_IMAGE_PIXELS
+    return limit is not None and width * height > limit
 
 
 def open_mask(path: PathLike) -> Image.Image:

@@ -250,3 +250,36 @@ def test_convert_image_in_memory():
     assert convert_image(Image.new("RGBA", (1, 1)), mode="L").getpixel((0, 0)) == 255
     with pytest.raises(ValueError, match="mode.*'P'"):
         convert_image(rgb, mode="P")
+
+
+def _jpeg_claiming(path, width: int, height: int) -> None:
+    """A real 16x16 JPEG whose frame header (SOF0) is patched to declare `width` x `height`."""
+    Image.new("RGB", (16, 16), (200, 30, 30)).save(path, "JPEG")
+    data = bytearray(path.read_bytes())
+    sof = data.index(b"\xff\xc0")  # marker, length (2), precision (1), height (2), width (2)
+    data[sof + 5 : sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7 : sof + 9] = width.to_bytes(2, "big")
+    path.write_bytes(bytes(data))
+
+
+def test_jpeg_bomb_refused_before_any_decoder_runs(tmp_path, monkeypatch):
+    import simplejpeg
+
+    def no_decoding(*args, **kwargs):
+        raise AssertionError("a decoder ran on a decompression bomb")
+
+    monkeypatch.setattr(simplejpeg, "decode_jpeg", no_decoding)
+    bomb = tmp_path / "bomb.jpg"
+    _jpeg_claiming(bomb, 20000, 20000)
+    assert bomb.stat().st_size < 1000
+    with pytest.raises(ImageReadError, match="bomb.jpg"):
+        open_image(bomb)
+
+
+def test_pixel_limit_follows_pillow_setting(tmp_path, monkeypatch):
+    path = tmp_path / "small.jpg"
+    Image.new("RGB", (64, 64), (10, 200, 10)).save(path, "JPEG")
+    assert open_image(path).size == (64, 64)
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 1000)  # 4096 pixels > 2 x 1000
+    with pytest.raises(ImageReadError, match=r"small\.jpg.*exceeds limit"):
+        open_image(path)
