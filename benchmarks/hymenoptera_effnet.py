@@ -133,9 +133,9 @@ def main() -> None:
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"hymenoptera, EfficientNet-Lite0 ImageNet weights, {SIZE} px, bs {args.bs}, "
-          f"fine_tune({args.epochs}), {torch.get_num_threads()} threads")  # fmt: skip
+          f"fine_tune({args.epochs}), {torch.get_num_threads()} threads", flush=True)  # fmt: skip
     minutes, acc = run_lamina(path, args.epochs, args.bs)
-    print(f"lamina   : accuracy {acc:.3f}  minutes {minutes:.1f}  (goal >= 0.93)")
+    print(f"lamina   : accuracy {acc:.3f}  minutes {minutes:.1f}  (goal >= 0.93)", flush=True)
     if args.by_hand:
         hand_minutes, hand_acc = run_by_hand(path, args.epochs, args.bs)
         print(f"by hand  : accuracy {hand_acc:.3f}  minutes {hand_minutes:.1f}")
