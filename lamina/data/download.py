@@ -12,7 +12,9 @@ message says.
 A download is known to be complete only when its SHA-256 is given: a server that closes the
 connection early without having sent a Content-Length leaves a truncated file that nothing else
 can tell from a whole one. Without `sha256`, `download_data` warns (`UnverifiedDownloadWarning`)
-and names the digest of what it got, to pass next time.
+and names the digest of what it got, to pass next time. Where only the leading digits of the digest
+are published (as in `name-1a2b3c4d.pth`), `sha256_prefix` checks those: enough to catch a
+truncated or corrupted file, though not a deliberately forged one.
 
 Unpacking refuses members that would land outside the folder, and stops (`ArchiveTooLargeError`)
 once the bytes actually written or the number of members pass `max_bytes` or `max_files`.
@@ -94,6 +96,7 @@ def download_data(
     timeout: float = 30.0,
     max_bytes: int = MAX_BYTES,
     max_files: int = MAX_FILES,
+    sha256_prefix: str | None = None,
 ) -> Path:
     """Download `url` once into the cache and return its local path.
 
@@ -112,6 +115,8 @@ def download_data(
             unpacked from this archive is ever replaced.
         timeout: seconds to wait on the connection and on each read before giving up.
         max_bytes, max_files: the most bytes and members unpacking may write.
+        sha256_prefix: the leading hex digits (8 or more) of the expected SHA-256, for files
+            whose name carries only those; checked like `sha256`, and no warning is given.
 
     Raises:
         DownloadError: the server failed or could not be reached (the message says where to put
@@ -119,7 +124,7 @@ def download_data(
             archive would write outside its folder, or past `max_bytes` or `max_files`
             (`ArchiveTooLargeError`).
     """
-    expected = _check_download_args(url, sha256, timeout)
+    expected = _check_download_args(url, sha256, timeout, sha256_prefix)
     _check_limits(max_bytes, max_files)
     name = _file_name(url)
     root = Path(dest).expanduser() if dest is not None else None
@@ -134,9 +139,9 @@ def download_data(
         _fetch(url, path, expected, timeout)
     elif expected is not None:
         actual = file_sha256(path)
-        if actual != expected:
+        if not actual.startswith(expected):
             raise ValueError(
-                f"the file {path} (for {url}) has SHA-256 {actual}, not the expected {expected}; "
+                f"the file {path} (for {url}) has SHA-256 {actual}, {_not_expected(expected)}; "
                 "delete it, or pass force=True to download it again"
             )
     if folder is None:
@@ -240,7 +245,10 @@ def _check_ours(dest: Path, archive: Path) -> None:
 
 
 # ----------------------------------------------------------------------------- downloading
-def _check_download_args(url: str, sha256: str | None, timeout: float) -> str | None:
+def _check_download_args(
+    url: str, sha256: str | None, timeout: float, sha256_prefix: str | None = None
+) -> str | None:
+    """The expected digest, lower case: the whole one, else the prefix, else None."""
     from urllib.parse import urlsplit
 
     if not isinstance(url, str) or urlsplit(url).scheme not in URL_SCHEMES:
@@ -251,7 +259,21 @@ def _check_download_args(url: str, sha256: str | None, timeout: float) -> str | 
         raise ValueError(f"sha256 must be 64 hexadecimal digits or None, got {sha256!r}")
     if not (isinstance(timeout, (int, float)) and timeout > 0):
         raise ValueError(f"timeout must be a positive number of seconds, got {timeout!r}")
-    return None if sha256 is None else sha256.lower()
+    if sha256_prefix is None:
+        return None if sha256 is None else sha256.lower()
+    if not (isinstance(sha256_prefix, str) and re.fullmatch(r"[0-9a-fA-F]{8,64}", sha256_prefix)):
+        raise ValueError(
+            f"sha256_prefix must be 8 to 64 hexadecimal digits or None, got {sha256_prefix!r}"
+        )
+    if sha256 is not None and not sha256.lower().startswith(sha256_prefix.lower()):
+        raise ValueError(f"sha256 {sha256!r} does not start with sha256_prefix {sha256_prefix!r}")
+    return (sha256 or sha256_prefix).lower()
+
+
+def _not_expected(expected: str) -> str:
+    if len(expected) == 64:
+        return f"not the expected {expected}"
+    return f"which does not start with the expected {expected}"
 
 
 def _check_limits(max_bytes: int, max_files: int) -> None:
@@ -302,9 +324,9 @@ def _fetch(url: str, path: Path, expected: str | None, timeout: float) -> None:
             atomic_path(path) as temporary,
         ):
             actual = _stream(response, temporary, url)
-            if expected is not None and actual != expected:
+            if expected is not None and not actual.startswith(expected):
                 raise ValueError(
-                    f"the download of {url} has SHA-256 {actual}, not the expected {expected}; "
+                    f"the download of {url} has SHA-256 {actual}, {_not_expected(expected)}; "
                     "it was deleted. The file on the server may have changed, or been corrupted"
                 )
     except DownloadError:

@@ -1,6 +1,6 @@
-"""Building blocks and architectures: ResNet, XResNet, a simple CNN, bodies and heads, U-Net,
-and for text AWD-LSTM and a small Transformer.
-and `RecurrentLayer` for recurrent cells written in plain Python.
+"""Building blocks and architectures: ResNet, XResNet, EfficientNet-Lite0, a simple CNN, bodies
+and heads, U-Net, for text AWD-LSTM and a small Transformer, and `RecurrentLayer` for
+recurrent cells written in plain Python.
 
 Importing this package registers every architecture under `"model"` in the core registry, so
 `build_model(name, **kwargs)` can rebuild any of them from a name and JSON arguments.
@@ -24,6 +24,7 @@ from lamina.models.body import (
     create_vision_model,
 )
 from lamina.models.channels import adapt_input_channels
+from lamina.models.efficientnet import EfficientNetLite, efficientnet_lite0
 from lamina.models.layers import (
     AdaptiveConcatPool2d,
     ConvNormAct,
@@ -63,6 +64,7 @@ __all__ = [
     "ConvNormAct",
     "DropoutEmbedding",
     "DynamicUnet",
+    "EfficientNetLite",
     "Flatten",
     "GRUCell",
     "LSTMCell",
@@ -91,6 +93,7 @@ __all__ = [
     "create_unet_model",
     "create_vision_model",
     "default_split",
+    "efficientnet_lite0",
     "emb_sz_rule",
     "icnr_",
     "init_cnn",

@@ -48,7 +48,7 @@ from lamina.vision.transforms import (
     imagenet_stats,
 )
 from lamina.vision.tta import tta
-from lamina.vision.weights import WeightsSpec, load_state_dict_file, weights_spec
+from lamina.vision.weights import WeightsSpec, fetch_weights, load_state_dict_file, weights_spec
 
 __all__ = [
     "AffineWarp",
@@ -82,6 +82,7 @@ __all__ = [
     "Warp",
     "Zoom",
     "aug_transforms",
+    "fetch_weights",
     "get_image_files",
     "grandparent_label",
     "imagenet_stats",

@@ -150,6 +150,23 @@ def test_a_present_file_with_the_wrong_checksum_is_not_used(server, home):
     assert path.read_bytes() == b"fresh"
 
 
+def test_a_sha256_prefix_checks_the_download_and_the_cached_copy(server, home):
+    data = b"weights" * 1000
+    (server.root / "w.pth").write_bytes(data)
+    url = f"{server.url}/w.pth"
+    path = download_data(url, sha256_prefix=sha(data)[:8].upper())  # no warning: it is checked
+    assert path.read_bytes() == data
+    (server.root / "lies.pth").write_bytes(data)
+    with pytest.raises(ValueError, match="does not start with the expected 0badc0de") as info:
+        download_data(f"{server.url}/lies.pth", sha256_prefix="0badc0de")
+    assert sha(data) in str(info.value)
+    assert not (home / "downloads" / "lies.pth").exists()
+    (home / "downloads" / "lies.pth").write_bytes(data)  # put there by hand
+    with pytest.raises(ValueError, match=f"{home / 'downloads' / 'lies.pth'} .*{sha(data)}"):
+        download_data(f"{server.url}/lies.pth", sha256_prefix="0badc0de")
+    assert server.hits == ["/w.pth", "/lies.pth"]
+
+
 def test_dest_replaces_the_cache(server, home, tmp_path):
     (server.root / "notes.txt").write_text("hello")
     with pytest.warns(UnverifiedDownloadWarning, match=f"{server.url}/notes.txt"):
@@ -208,6 +225,10 @@ def test_arguments_are_validated():
         download_data("a.bin")
     with pytest.raises(ValueError, match="timeout must be a positive number"):
         download_data("https://example.com/a.bin", timeout=0)
+    with pytest.raises(ValueError, match="sha256_prefix must be 8 to 64 hexadecimal digits"):
+        download_data("https://example.com/a.bin", sha256_prefix="abc")
+    with pytest.raises(ValueError, match="does not start with sha256_prefix"):
+        download_data("https://example.com/a.bin", sha256="0" * 64, sha256_prefix="1" * 8)
 
 
 # ----------------------------------------------------------------------------- archives
