@@ -121,8 +121,9 @@ def test_fine_tuning_the_pretrained_body_lowers_the_loss_and_exports(
     learn.fine_tune(1, base_lr=1e-2)
     after = learn.validate()[0]
     assert all(param.requires_grad for param in learn.model.parameters())  # unfrozen
-    # Measured: 0.98 before, 0.02 after (torch 2.13, 2-core CPU).
-    assert after < before / 4, (before, after)
+    # Measured: 0.98 before; 0.02 to 0.34 after, with the seeded per-batch augmentations
+    # (torch 2.13, 2-core CPU).
+    assert after < before / 2, (before, after)
     # the export rebuilds the architecture by name and predicts the same
     image = next((tmp_path / "crops" / "valid" / "flower").iterdir())
     loaded = load_learner(learn.export(tmp_path / "effnet.lamina"))
