@@ -80,6 +80,7 @@ def main() -> None:
     torch.manual_seed(0)
     learn = language_model_learner(dls, "awd_lstm", config=CONFIG, opt_func="adamw", wd=0.0)
     learn.progress.silent = True
+    valid_dl = dls.valid
     learn.dls.valid = None  # time training alone; validation is measured once at the end
     tokens = sum(x.numel() for x, _ in dls.train)
     windows = [(x.clone(), y.clone()) for x, y in dls.train]
@@ -91,7 +92,7 @@ def main() -> None:
         print(f"repeat {repeat}: hand {tokens / hand_times[-1]:,.0f} tokens/s, lamina "
               f"{tokens / lamina_times[-1]:,.0f} tokens/s")  # fmt: skip
     hand, ours = statistics.median(hand_times), statistics.median(lamina_times)
-    learn.dls.valid = dls.valid
+    learn.dls.valid = valid_dl
     loss, *_ = learn.validate()
     print(f"{tokens:,} training tokens a pass, threads {args.threads}, median of {args.repeats}")
     print(f"hand-written {tokens / hand:,.0f} tokens/s, lamina {tokens / ours:,.0f} tokens/s")
