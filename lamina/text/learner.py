@@ -57,19 +57,14 @@ class ModelResetter(Callback):
 
     order = -5
 
-    def _reset(self) -> None:
-        reset = getattr(unwrap_model(self.learn.model), "reset", None)
-        if callable(reset):
-            reset()
-
     def before_train(self) -> None:
-        self._reset()
+        reset_state(self.learn.model)
 
     def before_validate(self) -> None:
-        self._reset()
+        reset_state(self.learn.model)
 
     def after_fit(self) -> None:
-        self._reset()
+        reset_state(self.learn.model)
 
 
 class TextLearner(Learner):
@@ -137,7 +132,7 @@ class TextLearner(Learner):
         ids = self._ids([text])
         _warn_if_unknown(ids, self.dls)
         with eval_mode(self.model) as model:
-            _reset(model)
+            reset_state(model)
             probs = torch.softmax(model(ids).float(), dim=-1)[0].cpu()
         index = int(probs.argmax())
         return self.dls.vocab[index], torch.tensor(index), probs
@@ -151,7 +146,7 @@ class TextLearner(Learner):
         ids = self._ids([text])[0].tolist()
         vocab = token_vocab(self.dls)
         with eval_mode(self.model) as model:
-            _reset(model)
+            reset_state(model)
             logits = model(torch.tensor([ids], device=self.dls.device))[0, -1]
             for _ in range(n_words):
                 next_id = _draw(logits.float(), temperature)
@@ -161,7 +156,8 @@ class TextLearner(Learner):
         return pipeline.type_tfms[0][0].decode(tokens, "text")
 
 
-def _reset(model: nn.Module) -> None:
+def reset_state(model: nn.Module) -> None:
+    """Forget the hidden state of a stateful model (one with `reset()`), through any wrapper."""
     reset = getattr(unwrap_model(model), "reset", None)
     if callable(reset):
         reset()
