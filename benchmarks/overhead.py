@@ -70,7 +70,7 @@ def with_lamina(dls: DataLoaders) -> tuple[float, float]:
     start = time.perf_counter()
     learn.fit(EPOCHS)
     elapsed = time.perf_counter() - start
-    return elapsed, learn.recorder.values[-1][3]
+    return elapsed, learn.recorder.values[-1][2]
 
 
 def main() -> None:

@@ -97,7 +97,7 @@ def _bad_loader_rng(tensors: dict, info: dict) -> None:
 
 
 def _recorder_refuses(tensors: dict, info: dict) -> None:
-    info["callbacks"]["recorder"]["values"] = 5  # a dict, but Recorder cannot load it
+    info["callbacks"]["recorder"]["history"] = 5  # a dict, but Recorder cannot load it
 
 
 def _callbacks_list(tensors: dict, info: dict) -> None:

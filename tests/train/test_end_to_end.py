@@ -60,5 +60,5 @@ def test_compiled_model_trains_to_the_same_losses() -> None:
         learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), compile=compile_model)
         learn.progress.silent = True
         learn.fit(2, lr=3e-3)
-        losses.append([row[1] for row in learn.recorder.values])
+        losses.append([row[0] for row in learn.recorder.values])
     assert losses[1] == pytest.approx(losses[0], rel=1e-3)

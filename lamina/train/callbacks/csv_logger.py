@@ -56,7 +56,8 @@ class CSVLogger(Callback):
     def after_epoch(self) -> None:
         if self.file is None:
             return
-        self.writer.writerow(self.learn.recorder.values[-1])
+        recorder = self.learn.recorder
+        self.writer.writerow([recorder.history[-1][name] for name in recorder.metric_names])
         self.file.flush()
 
     def _close(self) -> None:

@@ -83,7 +83,7 @@ class ProgressCallback(Callback):
                 "  ".join(name.ljust(width) for name, width in zip(names, widths, strict=True))
             )
             self._header_done = True
-        row = recorder.values[-1]
+        row = [recorder.history[-1][name] for name in names]
         cells = [_format(value) for value in row[:-1]] + [f"{row[-1]:.1f}s"]
         self._write("  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True)))
 

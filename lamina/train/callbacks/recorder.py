@@ -16,7 +16,13 @@ class Recorder(Callback):
     """Records each training batch's loss and hyper-parameters, and each epoch's losses and
     metrics. Losses stay on the device until read, so recording never forces a sync.
 
-    `losses` and `hps` hold the batches of the epochs that have a row in `values`, and of the
+    Each epoch leaves one row in `history`, a dict keyed by the epoch table's column names
+    (`metric_names`: `epoch`, `train_loss`, `valid_loss`, the metrics, `time` in seconds);
+    `history_frame()` gives the same rows as a DataFrame. `values` holds the same epochs as
+    plain lists `[train_loss, valid_loss, *metrics]`, the shape fastai's `recorder.values`
+    has, so a ported `values[-1][1]` still reads the validation loss.
+
+    `losses` and `hps` hold the batches of the epochs that have a row in `history`, and of the
     epoch in progress: when a fit stops on an error or Ctrl-C, the interrupted epoch's batches
     are dropped with it (a resumed fit records them again).
     """
@@ -24,7 +30,7 @@ class Recorder(Callback):
     order = 50
 
     def __init__(self) -> None:
-        self.values: list[list[float]] = []
+        self.history: list[dict[str, float]] = []
         self.hps: dict[str, list[float]] = {}
         self._losses: list[torch.Tensor] = []
         self._valid_active = False
@@ -39,6 +45,17 @@ class Recorder(Callback):
         return ["epoch", "train_loss", "valid_loss", *names, "time"]
 
     @property
+    def values(self) -> list[list[float]]:
+        """One list per epoch: `[train_loss, valid_loss, *metrics]` (no epoch number, no time)."""
+        return [[row[name] for name in self.metric_names[1:-1]] for row in self.history]
+
+    def history_frame(self) -> Any:
+        """`history` as a pandas DataFrame, one row per epoch."""
+        import pandas as pd
+
+        return pd.DataFrame(self.history, columns=self.metric_names if self.history else None)
+
+    @property
     def losses(self) -> list[float]:
         """Every training batch's loss since the fit started."""
         return torch.stack(self._losses).float().cpu().tolist() if self._losses else []
@@ -46,7 +63,7 @@ class Recorder(Callback):
     def before_fit(self) -> None:
         if self.learn.start_epoch == 0 and self.learn.start_batch == 0:
             # (a resumed fit keeps the history loaded with it)
-            self.values, self.hps, self._losses = [], {}, []
+            self.history, self.hps, self._losses = [], {}, []
         self._epoch_first_loss = len(self._losses)
 
     def before_train(self) -> None:
@@ -103,7 +120,8 @@ class Recorder(Callback):
         train_loss = float(torch.stack(epoch_losses).float().mean()) if epoch_losses else math.nan
         valid = self._last or [math.nan] * (1 + len(self.learn.metrics))
         elapsed = time.perf_counter() - self._epoch_start
-        self.values.append([self.learn.epoch, train_loss, *valid, elapsed])
+        row = [self.learn.epoch, train_loss, *valid, elapsed]
+        self.history.append(dict(zip(self.metric_names, row, strict=True)))
 
     def after_interrupt(self) -> None:
         first = getattr(self, "_epoch_first_loss", len(self._losses))
@@ -122,10 +140,14 @@ class Recorder(Callback):
         return float(torch.stack(recent).float().mean()) if recent else math.nan
 
     def state_dict(self) -> dict[str, Any]:
-        return {"values": self.values, "hps": self.hps, "losses": self.losses}
+        return {"history": self.history, "hps": self.hps, "losses": self.losses}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.values = [list(row) for row in state.get("values", [])]
+        if "history" in state:
+            self.history = [dict(row) for row in state["history"]]
+        else:  # checkpoints of lamina 0.2 and earlier: rows [epoch, train, valid, *metrics, time]
+            self.history = [dict(zip(self.metric_names, row, strict=False))
+                            for row in state.get("values", [])]  # fmt: skip
         self.hps = {key: list(value) for key, value in state.get("hps", {}).items()}
         self._losses = [torch.tensor(loss) for loss in state.get("losses", [])]
 
@@ -136,11 +158,11 @@ class Recorder(Callback):
         fig, ax = plt.subplots()
         losses = self.losses
         ax.plot(range(skip_start, len(losses)), losses[skip_start:], label="train")
-        if with_valid and self.values:
-            per_epoch = len(losses) / max(len(self.values), 1)
+        if with_valid and self.history:
+            per_epoch = len(losses) / max(len(self.history), 1)
             ax.plot(
-                [per_epoch * (i + 1) for i in range(len(self.values))],
-                [row[2] for row in self.values],
+                [per_epoch * (i + 1) for i in range(len(self.history))],
+                [row["valid_loss"] for row in self.history],
                 label="valid",
             )
         ax.set_xlabel("batch")

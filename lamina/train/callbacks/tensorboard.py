@@ -72,7 +72,7 @@ class TensorBoardCallback(Callback):
         if self.writer is None:
             return
         recorder = self.learn.recorder
-        for name, value in zip(recorder.metric_names, recorder.values[-1], strict=True):
+        for name, value in recorder.history[-1].items():
             if name != "epoch" and not math.isnan(value):
                 self.writer.add_scalar(f"epoch/{name}", value, self.learn.epoch)
         self.writer.flush()

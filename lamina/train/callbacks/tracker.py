@@ -18,7 +18,7 @@ def _check_count(name: str, value: Any) -> None:
 
 
 class TrackerCallback(Callback):
-    """Tracks the best value of column `monitor` of `learn.recorder.values` after each epoch.
+    """Tracks the best value of column `monitor` of `learn.recorder.history` after each epoch.
 
     Args:
         monitor: a column name from `learn.recorder.metric_names` (`valid_loss`, `train_loss`,
@@ -58,7 +58,6 @@ class TrackerCallback(Callback):
         if self.monitor not in names:
             raise ValueError(f"monitor {self.monitor!r} is not a column of the epoch table; "
                              f"available: {names}")  # fmt: skip
-        self.index = names.index(self.monitor)
         if getattr(self.learn, "start_epoch", 0) == 0:  # resuming keeps the loaded best
             self._reset()
 
@@ -73,7 +72,7 @@ class TrackerCallback(Callback):
         return value > self.best + self.min_delta
 
     def after_epoch(self) -> None:
-        value = float(self.learn.recorder.values[-1][self.index])
+        value = float(self.learn.recorder.history[-1][self.monitor])
         self.new_best = self.improved(value)
         if self.new_best:
             self.best, self.best_epoch = value, self.learn.epoch

@@ -17,10 +17,7 @@ class ScriptedColumn(Callback):
         self.values, self.column = values, name
 
     def after_epoch(self) -> None:
-        recorder = self.learn.recorder
-        recorder.values[-1][recorder.metric_names.index(self.column)] = self.values[
-            self.learn.epoch
-        ]
+        self.learn.recorder.history[-1][self.column] = self.values[self.learn.epoch]
 
 
 def small_learner(classification: bool = False, **kwargs: Any) -> Learner:

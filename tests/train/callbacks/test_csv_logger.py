@@ -24,8 +24,8 @@ def test_writes_header_and_one_row_per_epoch(tmp_path: Path) -> None:
     rows = _rows(tmp_path / "history.csv")
     assert rows[0] == ["epoch", "train_loss", "valid_loss", "time"]
     assert len(rows) == 4
-    for row, values in zip(rows[1:], learn.recorder.values, strict=True):
-        assert [float(cell) for cell in row] == pytest.approx(values)
+    for row, record in zip(rows[1:], learn.recorder.history, strict=True):
+        assert [float(cell) for cell in row] == pytest.approx(list(record.values()))
     assert learn.csv_logger.read()[2]["epoch"] == "2"
 
 

@@ -46,7 +46,7 @@ def test_bf16_autocast_is_active_only_inside_forward_and_loss() -> None:
     assert probe.on_after_loss == {False}
     assert not torch.is_autocast_enabled("cpu")
     assert learn.mixed_precision.scaler is None  # bfloat16 needs no loss scaling
-    assert learn.recorder.values[-1][2] < 0.5 * before
+    assert learn.recorder.values[-1][1] < 0.5 * before
 
 
 def test_fp16_scaler_scales_the_loss_and_steps() -> None:
@@ -65,7 +65,7 @@ def test_fp16_scaler_scales_the_loss_and_steps() -> None:
     learn.fit(3)
     assert learn.mixed_precision.scaler is not None
     assert probe.ratios == pytest.approx([1.0] * len(probe.ratios), rel=1e-2)
-    assert learn.recorder.values[-1][2] < 0.5 * before
+    assert learn.recorder.values[-1][1] < 0.5 * before
 
 
 def test_fp16_scaler_skips_a_step_whose_gradients_overflow() -> None:
@@ -134,7 +134,7 @@ def test_fp16_steps_only_when_accumulation_and_clipping_allow() -> None:
     scaler = learn.mixed_precision.scaler
     assert scaler.state_dict()["_growth_tracker"] == 4
     assert float(learn.gradient_clip.norm) < 1e3  # clipped the unscaled gradients
-    assert learn.recorder.values[-1][2] < learn.recorder.losses[0]
+    assert learn.recorder.values[-1][1] < learn.recorder.losses[0]
 
 
 @pytest.mark.parametrize("dtype", ["float32", torch.float32, 16])
@@ -151,7 +151,7 @@ def test_fp16_with_scaler_on_cuda() -> None:
     learn.fit(2, lr=1e-2)
     assert learn.mixed_precision.scaler is not None
     assert learn.mixed_precision.scaler.get_scale() > 0
-    assert learn.recorder.values[-1][2] < learn.recorder.values[0][1]
+    assert learn.recorder.values[-1][1] < learn.recorder.values[0][0]
     assert not torch.is_autocast_enabled("cuda")
 
 
@@ -202,4 +202,4 @@ def test_default_learner_trains_under_bf16_autocast_on_cuda() -> None:
     learn.fit(3)
     assert probe.pred_dtypes == {torch.bfloat16}
     assert learn.mixed_precision.scaler is None
-    assert learn.recorder.values[-1][2] < learn.recorder.values[0][1]
+    assert learn.recorder.values[-1][1] < learn.recorder.values[0][0]

@@ -36,10 +36,9 @@ def test_writes_loss_lrs_and_epoch_metrics(tmp_path: Path) -> None:
     assert [value for _, value in scalars["train/lr_0"]] == pytest.approx([1e-3] * len(steps))
     assert [value for _, value in scalars["train/lr_1"]] == pytest.approx([1e-2] * len(steps))
     for column in ("train_loss", "valid_loss"):
-        index = learn.recorder.metric_names.index(column)
         assert [step for step, _ in scalars[f"epoch/{column}"]] == [0, 1]
         assert [value for _, value in scalars[f"epoch/{column}"]] == pytest.approx(
-            [row[index] for row in learn.recorder.values], rel=1e-6
+            [row[column] for row in learn.recorder.history], rel=1e-6
         )
 
 
