@@ -8,6 +8,7 @@ Example:
 """
 
 from lamina.models.layers import emb_sz_rule, sigmoid_range
+from lamina.tabular.batches import TabularBatches
 from lamina.tabular.builtin import load_penguins
 from lamina.tabular.columns import add_datepart, cont_cat_split
 from lamina.tabular.datablock import TabularBlock
@@ -22,6 +23,7 @@ __all__ = [
     "Categorify",
     "FillMissing",
     "Standardize",
+    "TabularBatches",
     "TabularBlock",
     "TabularDataLoaders",
     "TabularLearner",
