@@ -20,6 +20,7 @@ from lamina.train.callback import (
     CancelValidate,
 )
 from lamina.train.callbacks import (
+    ActivationStats,
     CSVLogger,
     CutMix,
     EarlyStopping,
@@ -69,6 +70,7 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AccumMetric",
+    "ActivationStats",
     "accuracy",
     "accuracy_multi",
     "adam",

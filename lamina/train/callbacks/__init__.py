@@ -1,6 +1,7 @@
 """Callbacks shipped with lamina."""
 
 from lamina.train.callbacks.accumulate import GradientAccumulation
+from lamina.train.callbacks.activation_stats import ActivationStats
 from lamina.train.callbacks.clip import GradientClip
 from lamina.train.callbacks.csv_logger import CSVLogger
 from lamina.train.callbacks.mix import CutMix, MixedLoss, MixUp
@@ -14,6 +15,7 @@ from lamina.train.callbacks.tensorboard import TensorBoardCallback
 from lamina.train.callbacks.tracker import EarlyStopping, ReduceLROnPlateau, TrackerCallback
 
 __all__ = [
+    "ActivationStats",
     "CSVLogger",
     "CutMix",
     "EarlyStopping",
