@@ -307,3 +307,53 @@ def test_coco_file_level_errors(tmp_path: Path) -> None:
     bad.write_text(json.dumps([1, 2]))
     with pytest.raises(ValueError, match="expected a JSON object"):
         get_annotations(bad)
+
+
+class FixedDetector(torch.nn.Module):
+    """Predicts the same two boxes for every image: one "dog", one background."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.bias = torch.nn.Parameter(torch.zeros(1))
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        n = len(images)
+        boxes = torch.tensor([[-0.5, -0.5, 0.5, 0.5], [0.0, 0.0, 0.0, 0.0]]).expand(n, 2, 4)
+        scores = torch.tensor([[0.0, 0.0, 5.0], [5.0, 0.0, 0.0]]).expand(n, 2, 3)
+        return boxes + self.bias, scores
+
+
+def test_show_results_draws_target_and_predicted_boxes_with_labels() -> None:
+    from lamina.train.learner import Learner
+    from lamina.vision.show import RIGHT, WRONG, show_results
+
+    dls = _dblock().dataloaders(list(BOXES), bs=2, device="cpu", seed=0)
+    learn = Learner(dls, FixedDetector(), loss_func=lambda *args: torch.zeros(()))
+    fig = show_results(learn, max_n=1)
+    (ax,) = fig.axes
+    patches = [p for p in ax.patches if isinstance(p, Rectangle)]
+    # Target (valid item 3): three boxes in green; prediction: one "dog" box in red.
+    assert [(p.get_label(), p.get_edgecolor()) for p in patches] == [
+        ("cat", matplotlib_color(RIGHT)),
+        ("cat", matplotlib_color(RIGHT)),
+        ("dog", matplotlib_color(RIGHT)),
+        ("dog", matplotlib_color(WRONG)),
+    ]
+    assert [p.get_xy() for p in patches][-1] == pytest.approx((10.0, 10.0))
+
+
+def matplotlib_color(name: str) -> tuple[float, ...]:
+    from matplotlib.colors import to_rgba
+
+    return to_rgba(name)
+
+
+def test_show_results_says_what_a_detection_model_must_return() -> None:
+    from lamina.train.learner import Learner
+    from lamina.vision.show import show_results
+
+    dls = _dblock().dataloaders(list(BOXES), bs=2, device="cpu", seed=0)
+    model = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.LazyLinear(4))
+    learn = Learner(dls, model, loss_func=lambda *args: torch.zeros(()))
+    with pytest.raises(ValueError, match=r"needs a model returning \(boxes \(B, M, 4\)"):
+        show_results(learn, max_n=1)
