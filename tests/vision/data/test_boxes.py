@@ -122,15 +122,34 @@ def test_datablock_batches_boxes_and_labels() -> None:
     assert decoded[2] == [["cat", "#na#"], ["cat", "dog"], ["#na#", "#na#"]]
 
 
-def test_augmented_batches_keep_one_label_per_box() -> None:
+@pytest.mark.parametrize("fuse_augment", [False, True])
+def test_augmented_batches_keep_one_label_per_box(fuse_augment: bool) -> None:
     dblock = _dblock(batch_tfms=aug_transforms(max_rotate=30, max_zoom=1.5, p_affine=1.0))
-    dls = dblock.dataloaders(list(BOXES), bs=3, device="cpu", seed=1)
+    dls = dblock.dataloaders(list(BOXES), bs=3, device="cpu", seed=1, fuse_augment=fuse_augment)
+    fused = any(type(t).__name__ == "ItemAffineResize" for t in dls.train.dataset.item_tfms.tfms)
+    assert fused == fuse_augment
     for _ in range(3):
         _, boxes, labels = dls.train.one_batch()
         padding = labels == 0
         assert (boxes[padding] == 0).all()
         assert (boxes[~padding][:, 2:] > boxes[~padding][:, :2]).all()
         assert (boxes.abs() <= 1).all()
+
+
+def test_export_config_keeps_the_box_labels_vocab() -> None:
+    dls = _dblock().dataloaders(list(BOXES), bs=2, device="cpu", seed=0)
+    config = json.loads(json.dumps(dls.export_config()))
+    assert [block["name"] for block in config["blocks"]] == [
+        "ImageBlock",
+        "BBoxBlock",
+        "BBoxLblBlock",
+    ]
+    assert config["type_tfms"][2] == [
+        {"name": "BoxLabels", "args": {"vocab": ["#na#", "cat", "dog"], "add_na": True}}
+    ]
+    images, boxes, labels = next(iter(dls.test_dl([0, 3], with_labels=True)))
+    assert boxes.shape == (2, 3, 4)
+    assert labels.tolist() == [[1, 0, 0], [1, 1, 2]]
 
 
 def test_summary_describes_boxes_and_labels() -> None:
