@@ -11,6 +11,10 @@ Boxes that end up with no area (wholly outside the image, or clipped to a line) 
 their labels in the item stage (`drop_empty_boxes`), where each item holds its own number of
 boxes; in the batch stage, where boxes are padded to a common count, they become padding: the
 box is zeroed and its label set to `PAD_LABEL`.
+
+Padding that reflects or repeats the image's edge (`pad_mode="reflection"` or "border") can show
+copies of an object near the edge; those copies get no box. Use `pad_mode="zeros"` where that
+matters.
 """
 
 from __future__ import annotations

@@ -272,7 +272,9 @@ class ItemAffineResize(Transform):
 
     On the training set (`split_idx` 0): the resize's plan (random crop included) and one
     random `AffineWarp` matrix per sample, applied together to images (the warp's `mode`),
-    masks (nearest; outside the source `mask_fill`, or padded like images when None) and points.
+    masks (nearest; outside the source `mask_fill`, or padded like images when None), points
+    and boxes (the upright box around the moved corners, clipped; boxes left outside dropped
+    with their labels).
     On every other split it is exactly the resize. See the module notes for how it differs
     from resizing and then warping the batch.
 

@@ -376,3 +376,9 @@ def test_show_results_says_what_a_detection_model_must_return() -> None:
     learn = Learner(dls, model, loss_func=lambda *args: torch.zeros(()))
     with pytest.raises(ValueError, match=r"needs a model returning \(boxes \(B, M, 4\)"):
         show_results(learn, max_n=1)
+
+
+def test_images_carrying_boxes_decode_at_full_size() -> None:
+    block = ImageBlock()
+    assert block.type_tfms_for([Resize(32)], ("image", "category"))[0].draft_size == (32, 32)
+    assert block.type_tfms_for([Resize(32)], ("image", "bbox", "bbox_label"))[0].draft_size is None
