@@ -13,11 +13,14 @@ from lamina.data.splitters import (
     TrainTestSplitter,
 )
 from lamina.vision.data import (
+    BBoxBlock,
+    BBoxLblBlock,
     ImageBlock,
     ImageDataLoaders,
     MaskBlock,
     PointBlock,
     SegmentationDataLoaders,
+    get_annotations,
     get_image_files,
     open_image,
 )
@@ -52,6 +55,8 @@ from lamina.vision.weights import WeightsSpec, fetch_weights, load_state_dict_fi
 
 __all__ = [
     "AffineWarp",
+    "BBoxBlock",
+    "BBoxLblBlock",
     "CategoryBlock",
     "ColReader",
     "ColSplitter",
@@ -83,6 +88,7 @@ __all__ = [
     "Zoom",
     "aug_transforms",
     "fetch_weights",
+    "get_annotations",
     "get_image_files",
     "grandparent_label",
     "imagenet_stats",

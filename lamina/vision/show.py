@@ -3,7 +3,8 @@
 Items are fetched by index from the loader's data set and run through its item and batch
 pipelines (`batch_of_items`), so only the items shown are ever held. Categories get
 "actual / predicted" titles, green when right and red when wrong; masks are drawn as image,
-target and prediction side by side; points are plotted green (target) and red (prediction).
+target and prediction side by side; points and boxes are drawn green (target) and red
+(prediction).
 matplotlib is imported inside the functions, and figures are built without pyplot's global
 state: a figure shows inline in Jupyter and `fig.savefig("results.png")` saves it from a script.
 """
@@ -36,7 +37,9 @@ def batch_of_items(dl: Any, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
     if not len(indices):
         raise ValueError("indices is empty: there is nothing to fetch")
     samples = [dl.dataset[int(index)] for index in indices]
-    batch = to_device(tuple(torch.utils.data.default_collate(samples)), dl.device)
+    # The loader's own collation: blocks such as boxes pad their elements.
+    collate = getattr(dl, "collate", torch.utils.data.default_collate)
+    batch = to_device(tuple(collate(samples)), dl.device)
     return dl.batch_tfms(batch, dl.kinds, dl.split_idx)
 
 
@@ -120,6 +123,41 @@ def _show_points(axes: list, images: list, actual: list, predicted: list) -> Non
         _scatter_points(ax, pred, image, WRONG)
 
 
+def predict_boxes(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """A detection model's boxes and labels on `batch`'s inputs (eval mode, no grad).
+
+    The model is expected to return `(boxes, scores)`: boxes `(B, M, 4)` as (x0, y0, x1, y1) in
+    [-1, 1] (the batch's coordinates) and class scores `(B, M, n_classes)`, class 0 being the
+    background ("#na#"); the labels are the best-scoring classes. Anything else raises a
+    `ValueError` saying what was expected.
+    """
+    n_inp = learn.dls.n_inp
+    device = next(learn.model.parameters()).device
+    with eval_mode(learn.model) as model, torch.no_grad():
+        raw = model(*(x.to(device) for x in batch[:n_inp]))
+    shapes = [tuple(x.shape) for x in raw] if isinstance(raw, (tuple, list)) else None
+    valid = shapes is not None and len(shapes) == 2 and len(shapes[0]) == 3
+    if not valid or shapes[0][-1] != 4 or shapes[1][:2] != shapes[0][:2]:  # type: ignore[index]
+        got = shapes if shapes is not None else type(raw).__name__
+        raise ValueError(
+            "show_results with box targets needs a model returning (boxes (B, M, 4), class "
+            f"scores (B, M, n_classes)), got {got}"
+        )
+    boxes, scores = raw
+    return boxes.detach().float().cpu(), scores.argmax(dim=-1).cpu()
+
+
+def _show_boxes(axes: list, images: list, actual: tuple, predicted: tuple) -> None:
+    """Target boxes in green and predicted ones in red, each with its label."""
+    from lamina.vision.data.show import draw_boxes
+
+    for index, (ax, image) in enumerate(zip(axes, images, strict=False)):
+        show_sample(ax, (image,), ("image",))
+        size = _image_size(image)
+        for (boxes, labels), color in ((actual, RIGHT), (predicted, WRONG)):
+            draw_boxes(ax, boxes[index], size, labels=labels[index], color=color)
+
+
 def show_mask_rows(
     images: Sequence[torch.Tensor],
     targets: Sequence[torch.Tensor],
@@ -174,6 +212,8 @@ def show_results(
     if len(dl.kinds) <= n_inp:
         raise ValueError("show_results needs labelled items (a target after the inputs)")
     batch = batch_of_items(dl, range(min(max_n, len(dl.dataset))))
+    if dl.kinds[n_inp] == "bbox":
+        return _show_box_results(learn, dl, batch, ncols, figsize)
     _, decoded = predict_batch(learn, batch)
     actual = dl.decode(batch)
     predicted = dl.decode((*batch[:n_inp], decoded, *batch[n_inp + 1 :]))
@@ -186,5 +226,28 @@ def show_results(
     else:
         _show_labels(axes, images, actual[n_inp], predicted[n_inp], kind)
     fig.suptitle("green: target, red: prediction" if kind == "points" else "actual / predicted")
+    fig.tight_layout()
+    return fig
+
+
+def _show_box_results(
+    learn: Learner, dl: Any, batch: tuple, ncols: int, figsize: tuple[float, float] | None
+) -> Figure:
+    n_inp = learn.dls.n_inp
+    if len(dl.kinds) < n_inp + 2 or dl.kinds[n_inp + 1] != "bbox_label":
+        raise ValueError("show_results draws boxes with their labels: the box target must be "
+                         "followed by a BBoxLblBlock")  # fmt: skip
+    boxes, labels = predict_boxes(learn, batch)
+    actual = dl.decode(batch)
+    predicted = dl.decode((*batch[:n_inp], boxes, labels, *batch[n_inp + 2 :]))
+    images = actual[0]
+    fig, axes = grid_figure(len(images), ncols, figsize)
+    _show_boxes(
+        axes,
+        images,
+        (actual[n_inp], actual[n_inp + 1]),
+        (predicted[n_inp], predicted[n_inp + 1]),
+    )
+    fig.suptitle("green: target, red: prediction")
     fig.tight_layout()
     return fig
