@@ -63,15 +63,8 @@ def pixel_confusion(actual: torch.Tensor, predicted: torch.Tensor, n_classes: in
 
 
 class _MaskConfusion(Metric):
-    """Adds each batch into a (C, C) pixel confusion matrix on the device; scores it at the end.
-
-    Args:
-        axis: the class axis of the logits.
-        average: "macro", the mean over the classes present in targets or predictions of each
-            class's score; or "foreground", one score for all classes but `bkg_idx` merged into
-            one foreground class against the background (for 0/1 masks: the score of class 1).
-        bkg_idx: the background class, for `average="foreground"`.
-    """
+    """Adds each batch into a (C, C) pixel confusion matrix on the device; scores it at the end
+    with `per_class`, averaged as `average` says (see `Dice` for the arguments)."""
 
     default_name = ""
 
@@ -140,7 +133,17 @@ class Dice(_MaskConfusion):
 
     The default, `average="macro"`, is the mean over classes present (fastai's `DiceMulti`);
     `Dice(average="foreground")` scores foreground against background (fastai's `Dice` on
-    0/1 masks). Args as `_MaskConfusion`: `axis`, `average`, `bkg_idx`.
+    0/1 masks).
+
+    Args:
+        axis: the class axis of the logits.
+        average: "macro", the mean over the classes present in targets or predictions of each
+            class's score; or "foreground", one score for all classes but `bkg_idx` merged into
+            one foreground class against the background (for 0/1 masks: the score of class 1).
+        bkg_idx: the background class, for `average="foreground"`.
+
+    Example:
+        >>> learn = unet_learner(dls, "resnet34", metrics=[Dice(), foreground_acc])
     """
 
     default_name = "dice"
