@@ -25,6 +25,7 @@ from lamina.train.inspect import per_item_loss
 from lamina.train.metrics_segmentation import Dice as Dice  # re-exported, as in 0.2
 from lamina.train.metrics_segmentation import JaccardCoeff
 from lamina.train.metrics_segmentation import pixel_confusion as confusion_counts
+from lamina.vision.interpret_multilabel import MultiLabelInterpretation
 from lamina.vision.show import (
     batch_of_items,
     grid_figure,
@@ -68,7 +69,8 @@ def _top(losses: torch.Tensor, k: int | None, largest: bool) -> tuple[torch.Tens
 class ClassificationInterpretation:
     """Confusion matrix, most confused pairs, top losses and per-class report of a classifier.
 
-    Build it with `from_learner`. Attributes: `preds` (N, C) probabilities, `targs` (N,) class
+    Build it with `from_learner` (which returns a `MultiLabelInterpretation` for multi-label
+    learners). Attributes: `preds` (N, C) probabilities, `targs` (N,) class
     indices, `losses` (N,), `decoded` (N,) predicted indices, `vocab`, and `dl`, the loader in
     data-set order (item i of the tensors is `dl.dataset[i]`).
 
@@ -91,7 +93,8 @@ class ClassificationInterpretation:
         if preds.ndim != 2 or targs.ndim != 1 or len(preds) != len(targs):
             raise ValueError(
                 "ClassificationInterpretation needs single-label predictions (N, C) and targets "
-                f"(N,), got {tuple(preds.shape)} and {tuple(targs.shape)}"
+                f"(N,), got {tuple(preds.shape)} and {tuple(targs.shape)}; for multi-label "
+                "targets (N, C) use MultiLabelInterpretation (or from_learner, which picks it)"
             )
         if preds.shape[1] != len(vocab):
             raise ValueError(f"the model gives {preds.shape[1]} classes but vocab has {len(vocab)}")
@@ -101,14 +104,26 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_learner(
-        cls, learn: Learner, ds_idx: int = 1, dl: Any = None
-    ) -> ClassificationInterpretation:
-        """Predict on the validation set (`ds_idx=1`), the training set (0) or `dl`."""
+        cls, learn: Learner, ds_idx: int = 1, dl: Any = None, thresh: float | None = None
+    ) -> ClassificationInterpretation | MultiLabelInterpretation:
+        """Predict on the validation set (`ds_idx=1`), the training set (0) or `dl`.
+
+        A multi-label learner (0/1 targets of one column per label) gets a
+        `MultiLabelInterpretation`, with labels predicted above `thresh` (default: the loss's
+        threshold, else 0.5); `thresh` has no meaning for single-label learners.
+        """
         vocab = learn.dls.vocab
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
         dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)
         preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
+        if targs.ndim == 2 and targs.shape == preds.shape:
+            return MultiLabelInterpretation.from_preds(learn, dl, preds, targs, losses, thresh)
+        if thresh is not None:
+            raise ValueError(
+                f"thresh={thresh!r} is for multi-label learners; this one predicts one class "
+                "per item (the most probable), so leave thresh out"
+            )
         return cls(dl, preds, targs, losses, vocab, learn.dls.n_inp)
 
     def confusion_matrix(self) -> np.ndarray:
