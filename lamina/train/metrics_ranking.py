@@ -69,6 +69,11 @@ def binary_average_precision(scores: torch.Tensor, positive: torch.Tensor) -> fl
     return float((gained * precision).sum())
 
 
+def _score_dtype(device: torch.device) -> torch.dtype:
+    """float64, so that close scores stay distinct, where the device has it (MPS has not)."""
+    return torch.float32 if device.type == "mps" else torch.float64
+
+
 class _RankingMetric(Metric):
     """Gathers one score column per class (or label) with its boolean targets; at `value`,
     scores each column with `column_score` and averages the columns where it is defined.
@@ -101,14 +106,15 @@ class _RankingMetric(Metric):
     def _columns(self, pred: torch.Tensor, targ: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(N, K) scores and boolean targets: K = 1 when binary, else one per class or label."""
         targ = squeeze_label_axis(pred, targ)
+        pred = pred.to(_score_dtype(pred.device))
         if pred.ndim == 2 and pred.shape == targ.shape and pred.shape[1] > 1:  # multi-label
-            return pred.double(), targ.bool()
+            return pred, targ.bool()
         if single_score(pred, targ):
-            return pred.reshape(-1, 1).double(), (targ.reshape(-1, 1) == 1)
+            return pred.reshape(-1, 1), (targ.reshape(-1, 1) == 1)
         if pred.ndim == 2 and pred.shape[1] == 2 and targ.shape == pred.shape[:1]:
-            return (pred[:, 1] - pred[:, 0]).reshape(-1, 1).double(), (targ.reshape(-1, 1) == 1)
+            return (pred[:, 1] - pred[:, 0]).reshape(-1, 1), (targ.reshape(-1, 1) == 1)
         scores, targ = class_scores_last(pred, targ)
-        scores = torch.log_softmax(scores.double(), dim=-1).reshape(-1, scores.shape[-1])
+        scores = torch.log_softmax(scores, dim=-1).reshape(-1, scores.shape[-1])
         return scores, F.one_hot(targ.reshape(-1).long(), scores.shape[-1]).bool()
 
     def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
