@@ -47,13 +47,8 @@ class _LabelConfusion(Metric):
 
     def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
         labels, targ = predicted_classes(pred.detach(), targ.detach())
-        if targ.is_floating_point() and not bool((targ == targ.round()).all()):
-            raise ValueError(
-                f"{self.name} needs class indices as targets, got non-integer values of dtype "
-                f"{targ.dtype}; for regression use rmse or r2_score"
-            )
         self.labels.append(labels.reshape(-1).long())
-        self.targs.append(targ.reshape(-1).long())
+        self.targs.append(targ.reshape(-1))  # checked once in `value`, not synced per batch
 
     def score(self, matrix: torch.Tensor) -> float:
         """The metric from the (C, C) confusion matrix (rows actual, columns predicted)."""
@@ -64,9 +59,14 @@ class _LabelConfusion(Metric):
         if not self.labels:
             return float("nan")
         labels, targs = torch.cat(self.labels).cpu(), torch.cat(self.targs).cpu()
+        if targs.is_floating_point() and not bool((targs == targs.round()).all()):
+            raise ValueError(
+                f"{self.name} needs class indices as targets, got non-integer values of dtype "
+                f"{targs.dtype}; for regression use rmse or r2_score"
+            )
         if bool((targs < 0).any()):
             raise ValueError(f"{self.name} got negative targets; class indices start at 0")
-        return self.score(confusion_matrix(targs, labels))
+        return self.score(confusion_matrix(targs.long(), labels))
 
 
 @register("metric", "balanced_accuracy")

@@ -97,7 +97,9 @@ def test_degenerate_cases_follow_sklearn():
 
 def test_regression_targets_are_refused():
     with pytest.raises(ValueError, match="needs class indices as targets.*rmse"):
-        MatthewsCorrCoef().update(torch.randn(4, 3), torch.tensor([0.5, 1.0, 2.0, 0.0]))
+        feed(MatthewsCorrCoef(), torch.randn(4, 3), torch.tensor([0.5, 1.0, 2.0, 0.0]), sizes=(4,))
+    with pytest.raises(ValueError, match="got negative targets; class indices start at 0"):
+        feed(BalancedAccuracy(), torch.randn(4, 3), torch.tensor([0, -1, 2, 0]), sizes=(4,))
 
 
 def test_in_a_learner_they_match_sklearn_on_get_preds():
