@@ -30,6 +30,7 @@ from lamina.vision.interpret import (
     IoU,
     SegmentationInterpretation,
 )
+from lamina.vision.interpret_multilabel import MultiLabelInterpretation
 from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
 from lamina.vision.load import build_vision_learner
 from lamina.vision.show import show_results
@@ -97,6 +98,7 @@ __all__ = [
     "ClassificationInterpretation",
     "Dice",
     "IoU",
+    "MultiLabelInterpretation",
     "SegmentationInterpretation",
     "show_results",
     "tta",
