@@ -32,6 +32,7 @@ from lamina.train.callbacks import (
     Recorder,
     ReduceLROnPlateau,
     SaveModel,
+    ShowGraph,
     TensorBoardCallback,
     TerminateOnNaN,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "RocAuc",
     "RocAucMulti",
     "SaveModel",
+    "ShowGraph",
     "set_seed",
     "sgd",
     "SuggestedLRs",
