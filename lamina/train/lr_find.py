@@ -158,8 +158,8 @@ def _longest_descent(loss: np.ndarray) -> tuple[int, int]:
 def plot_lr_find(result: LRFindResult, skip_end: int = 3) -> Any:
     """Loss against learning rate (log scale) with the suggestions marked; returns the figure.
 
-    The y-axis spans the useful part of the curve, from a little below the smoothed loss's
-    minimum to a little above the highest smoothed loss before it: the divergence at the end
+    The y-axis spans the useful part of the curve (`useful_loss_range`), from a little below
+    the smoothed loss's minimum to a little above where it started: the divergence at the end
     of the sweep, often orders of magnitude higher, is cut off rather than flattening the rest.
     """
     import matplotlib.pyplot as plt
@@ -184,14 +184,16 @@ def plot_lr_find(result: LRFindResult, skip_end: int = 3) -> Any:
 
 def useful_loss_range(smooth_losses: list[float], margin: float = 0.1) -> tuple[float, float]:
     """Y-limits for an lr_find plot: from the smoothed loss's minimum to its highest value
-    before that minimum (where the sweep started, usually), widened by `margin` of that span
-    on either side. What comes after the minimum, the divergence, may leave the plot."""
+    before that minimum, widened by `margin` of that span on either side. The first tenth of
+    the sweep does not count towards the top (its average is over a few batches only, so
+    noisy), nor does what comes after the minimum: the divergence may leave the plot."""
     loss = np.asarray(smooth_losses, dtype=float)
     loss = loss[np.isfinite(loss)]
     if loss.size == 0:
         return 0.0, 1.0
     lowest = int(np.argmin(loss))
-    bottom, top = float(loss[lowest]), float(loss[: lowest + 1].max())
+    settled = min(len(loss) // 10, lowest)
+    bottom, top = float(loss[lowest]), float(loss[settled : lowest + 1].max())
     pad = margin * (top - bottom) if top > bottom else margin * max(abs(bottom), 1.0)
     return bottom - pad, top + pad
 

@@ -59,7 +59,7 @@ class ShowGraph(Callback):
         valid = [(end, row["valid_loss"]) for end, row in zip(ends, recorder.history, strict=True)
                  if not math.isnan(row["valid_loss"])]  # fmt: skip
         if valid:
-            ax.plot(*zip(*valid, strict=True), marker="o", label="valid")
+            ax.plot(*zip(*valid, strict=True), marker="o", clip_on=False, label="valid")
         ax.set_xlim(0, max(batches_per_epoch * self.learn.n_epoch, len(losses), 1))
         ax.set_xlabel("batch")
         ax.set_ylabel("loss")
