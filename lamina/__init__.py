@@ -33,6 +33,7 @@ from lamina.train.callbacks import (
     Recorder,
     ReduceLROnPlateau,
     SaveModel,
+    ShowGraph,
     TensorBoardCallback,
     TerminateOnNaN,
 )
@@ -145,6 +146,7 @@ __all__ = [
     "RocAucBinary",
     "RocAucMulti",
     "SaveModel",
+    "ShowGraph",
     "set_seed",
     "sgd",
     "SuggestedLRs",

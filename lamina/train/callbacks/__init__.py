@@ -11,6 +11,7 @@ from lamina.train.callbacks.progress import ProgressCallback
 from lamina.train.callbacks.recorder import Recorder
 from lamina.train.callbacks.save_model import SaveModel
 from lamina.train.callbacks.schedule import ParamScheduler
+from lamina.train.callbacks.show_graph import ShowGraph
 from lamina.train.callbacks.tensorboard import TensorBoardCallback
 from lamina.train.callbacks.tracker import EarlyStopping, ReduceLROnPlateau, TrackerCallback
 
@@ -30,6 +31,7 @@ __all__ = [
     "Recorder",
     "ReduceLROnPlateau",
     "SaveModel",
+    "ShowGraph",
     "TensorBoardCallback",
     "TerminateOnNaN",
     "TrackerCallback",
