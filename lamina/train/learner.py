@@ -185,7 +185,11 @@ class Learner:
         return [cb for cb in self.cbs if isinstance(cb, cb_lib.MixedPrecision)]
 
     def to_fp16(self) -> Learner:
-        """Train under float16 autocast with loss scaling from now on (replacing any other)."""
+        """Train under float16 autocast with loss scaling from now on (replacing any other).
+
+        On the CPU this trains under bfloat16 autocast instead, with a warning (once): float16
+        autocast has no fast CPU kernels and runs tens of times slower than float32 there. See
+        `MixedPrecision(cpu_float16=...)`."""
         return self._set_precision(torch.float16)
 
     def to_bf16(self) -> Learner:
