@@ -576,15 +576,23 @@ class Learner:
         ds_idx: int = 1,
         dl: Iterable | None = None,
         with_input: bool = False,
+        with_decoded: bool = False,
         with_loss: bool = False,
         act: Callable | None = None,
     ) -> tuple:
-        """Predictions and targets over a whole loader: `(preds, targs[, inputs][, losses])`.
+        """Predictions and targets over a whole loader, in fastai's order:
+        `([inputs,] preds, targs[, decoded][, losses])`.
 
         `act` is applied to predictions; by default it is the loss's activation (softmax for
         cross-entropy, sigmoid for binary cross-entropy), so predictions are probabilities.
+        `decoded` is what the loss decodes the raw outputs to (`decodes`): class indices for
+        cross-entropy, 0/1 labels (above the loss's threshold) for multi-label, the values
+        themselves for regression. `losses` holds each item's loss.
+
+        Example:
+            >>> probs, targs, classes = learn.get_preds(with_decoded=True)
         """
-        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_loss, act)
+        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_decoded, with_loss, act)
 
     def one_batch(self, batch: Any = None, train: bool = True) -> torch.Tensor | None:
         """Run one batch through every event (a training step when `train`), to step through in a
