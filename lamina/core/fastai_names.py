@@ -24,7 +24,7 @@ HINTS: dict[str, str] = {
     "(digits, load_penguins, load_movielens_100k, tiny_shakespeare) that work offline",
     "URLs": "lamina has no table of data-set URLs: pass the URL itself to "
     "lamina.data.download.download_data, or use a built-in set from lamina.datasets",
-    "ImageDataLoaders": "it lives in lamina.vision: from lamina.vision import ImageDataLoaders",
+    "ImageDataLoaders": "from lamina.vision import ImageDataLoaders",
     "SegmentationDataLoaders": "from lamina.vision import SegmentationDataLoaders",
     "TabularDataLoaders": "from lamina.tabular import TabularDataLoaders",
     "TextDataLoaders": "from lamina.text import TextDataLoaders",
