@@ -63,6 +63,21 @@ class Callback:
 
     `order` sets when a callback runs relative to others (lower first). `run_valid` and
     `run_train` restrict batch-level events to one phase.
+
+    The learner's state is readable as properties (`self.xb`, `self.yb`, `self.pred`,
+    `self.loss`, `self.loss_grad`, `self.model`, `self.dls`, `self.dl`, `self.opt`,
+    `self.loss_func`, `self.metrics`, `self.training`, `self.epoch`, `self.n_epoch`,
+    `self.iter`, `self.n_iter`, `self.train_iter`, `self.pct_train`). They are read-only:
+    writes go through the learner (`self.learn.pred = ...`); `self.pred = ...` raises an
+    AttributeError saying so. A subclass that defines one of these names itself owns it.
+
+    Example:
+        >>> class LossLog(Callback):
+        ...     def __init__(self):
+        ...         self.losses = []
+        ...     def after_loss(self):
+        ...         if self.training:
+        ...             self.losses.append(float(self.loss))
     """
 
     order: int = 0
