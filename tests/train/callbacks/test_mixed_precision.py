@@ -156,6 +156,18 @@ def test_to_fp16_on_the_cpu_warns_once_and_trains_under_bfloat16() -> None:
         learn.fit(1)  # once: the second fit is quiet
 
 
+@pytest.mark.gpu
+def test_to_fp16_on_cuda_keeps_float16_without_a_warning() -> None:
+    learn = tiny_learner(classification=True)
+    learn.dls = synth_classification(device="cuda")
+    learn.to_fp16()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn.fit(1, lr=1e-2)
+    assert learn.mixed_precision.active_dtype == torch.float16
+    assert learn.mixed_precision.scaler is not None
+
+
 def test_cpu_float16_opt_in_keeps_float16() -> None:
     early = Probe(order=35)
     learn = _linear_learner(MixedPrecision("float16", cpu_float16=True), early)
