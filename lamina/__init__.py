@@ -4,6 +4,8 @@ Three lines at the top (`dls = ...; learn = ...; learn.fine_tune(3)`), plain PyT
 and each layer in between readable in one sitting.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.core.seed import set_seed
 from lamina.data.loaders import DataLoaders
 from lamina.data.tensor_batches import TensorBatches
@@ -156,3 +158,12 @@ __all__ = [
     "top_k_accuracy",
     "TopKAccuracy",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

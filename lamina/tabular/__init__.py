@@ -7,6 +7,8 @@ Example:
     >>> learn.fit_one_cycle(5, 1e-2)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.models.layers import emb_sz_rule, sigmoid_range
 from lamina.tabular.batches import TabularBatches
 from lamina.tabular.builtin import load_penguins
@@ -40,3 +42,12 @@ __all__ = [
     "sigmoid_range",
     "tabular_learner",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

@@ -185,7 +185,11 @@ class Learner:
         return [cb for cb in self.cbs if isinstance(cb, cb_lib.MixedPrecision)]
 
     def to_fp16(self) -> Learner:
-        """Train under float16 autocast with loss scaling from now on (replacing any other)."""
+        """Train under float16 autocast with loss scaling from now on (replacing any other).
+
+        On the CPU this trains under bfloat16 autocast instead, with a warning (once): float16
+        autocast has no fast CPU kernels and runs tens of times slower than float32 there. See
+        `MixedPrecision(cpu_float16=...)`."""
         return self._set_precision(torch.float16)
 
     def to_bf16(self) -> Learner:
@@ -572,15 +576,23 @@ class Learner:
         ds_idx: int = 1,
         dl: Iterable | None = None,
         with_input: bool = False,
+        with_decoded: bool = False,
         with_loss: bool = False,
         act: Callable | None = None,
     ) -> tuple:
-        """Predictions and targets over a whole loader: `(preds, targs[, inputs][, losses])`.
+        """Predictions and targets over a whole loader, in fastai's order:
+        `([inputs,] preds, targs[, decoded][, losses])`.
 
         `act` is applied to predictions; by default it is the loss's activation (softmax for
         cross-entropy, sigmoid for binary cross-entropy), so predictions are probabilities.
+        `decoded` is what the loss decodes the raw outputs to (`decodes`): class indices for
+        cross-entropy, 0/1 labels (above the loss's threshold) for multi-label, the values
+        themselves for regression. `losses` holds each item's loss.
+
+        Example:
+            >>> probs, targs, classes = learn.get_preds(with_decoded=True)
         """
-        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_loss, act)
+        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_decoded, with_loss, act)
 
     def one_batch(self, batch: Any = None, train: bool = True) -> torch.Tensor | None:
         """Run one batch through every event (a training step when `train`), to step through in a

@@ -1,5 +1,7 @@
 """The vision application: image data in one call, the image transforms and the blocks."""
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import ColReader, RegexLabeller, grandparent_label, parent_label
@@ -111,3 +113,12 @@ __all__ = [
     "vision_learner",
     "weights_spec",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)
