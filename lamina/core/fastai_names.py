@@ -59,8 +59,9 @@ HINTS: dict[str, str] = {
     "patience=...)",
     "TerminateOnNaNCallback": "lamina.TerminateOnNaN (every learner has one already)",
     "ReduceLROnPlateauCallback": "lamina.ReduceLROnPlateau(monitor=..., patience=..., factor=...)",
-    "GradientAccumulationCallback": "lamina.GradientAccumulation(n_steps): it counts batches, "
-    "where fastai's GradientAccumulation(n_acc) counts samples",
+    "GradientAccumulationCallback": "lamina.GradientAccumulation(n_acc=...) counts samples as "
+    "fastai's does; n_steps=... counts batches instead",
+    "ShowGraphCallback": "lamina.ShowGraph() redraws the losses in the notebook after each epoch",
     "MixedPrecisionCallback": "lamina.MixedPrecision(dtype), or learn.to_fp16() / to_bf16()",
     # ------------------------------------------------------------------ losses
     "CrossEntropyLossFlat": f"lamina.CrossEntropyFlat(axis=...); {_FLAT}",

@@ -25,7 +25,7 @@ class KeepFirstBatch(Callback):
     def before_batch(self) -> None:
         if self.learn.training and self.learn.train_iter == 0:
             self.x = self.learn.xb[0].clone()
-            self.model = copy.deepcopy(self.learn.model)
+            self.model_copy = copy.deepcopy(self.learn.model)
 
 
 class FailAt(Callback):
@@ -55,7 +55,7 @@ def test_stats_match_a_manual_forward_pass() -> None:
     learn = tiny_learner(classification=True)
     first, stats = KeepFirstBatch(), ActivationStats(eps=0.05)
     learn.fit(1, 1e-2, cbs=[first, stats])
-    model = first.model.train()  # BatchNorm normalizes with the batch's own statistics
+    model = first.model_copy.train()  # BatchNorm normalizes with the batch's own statistics
     linear = model.body[0](first.x)
     normed = model.body[1](linear)
     head = model.head(torch.relu(normed))

@@ -132,7 +132,7 @@ def test_state_round_trips_the_loss_scale() -> None:
 
 def test_fp16_steps_only_when_accumulation_and_clipping_allow() -> None:
     learn = _linear_learner(
-        MixedPrecision("fp16", cpu_float16=True), GradientAccumulation(2), GradientClip(0.1)
+        MixedPrecision("fp16", cpu_float16=True), GradientAccumulation(n_steps=2), GradientClip(0.1)
     )
     learn.fit(1)  # 8 batches: 4 real steps, each unscaled, clipped, then stepped by the scaler
     scaler = learn.mixed_precision.scaler
