@@ -48,8 +48,10 @@ from lamina.train.metrics_ranking import (
 )
 from lamina.train.metrics_segmentation import (
     Dice,
+    DiceMulti,
     ForegroundAccuracy,
     JaccardCoeff,
+    JaccardCoeffMulti,
     foreground_acc,
 )
 
@@ -340,8 +342,9 @@ rmse = RMSE()
 r2_score = R2Score()
 
 __all__ = [
-    "APScoreBinary", "APScoreMulti", "AccuracyMulti", "BalancedAccuracy", "Dice", "F1Score",
-    "ForegroundAccuracy", "JaccardCoeff", "MatthewsCorrCoef", "Perplexity", "Precision",
+    "APScoreBinary", "APScoreMulti", "AccuracyMulti", "BalancedAccuracy", "Dice", "DiceMulti",
+    "F1Score", "ForegroundAccuracy", "JaccardCoeff", "JaccardCoeffMulti", "MatthewsCorrCoef",
+    "Perplexity", "Precision",
     "R2Score", "RMSE", "Recall", "RocAuc", "RocAucBinary", "RocAucMulti", "TopKAccuracy",
     "accuracy", "accuracy_multi", "balanced_accuracy", "binary_auc", "binary_average_precision",
     "error_rate", "foreground_acc", "mae", "matthews_corrcoef", "mse", "predicted_classes",

@@ -67,14 +67,16 @@ class _MaskConfusion(Metric):
     with `per_class`, averaged as `average` says (see `Dice` for the arguments)."""
 
     default_name = ""
+    default_average: Literal["macro", "foreground"] = "foreground"
 
     def __init__(
         self,
         axis: int = 1,
-        average: Literal["macro", "foreground"] = "macro",
+        average: Literal["macro", "foreground"] | None = None,
         bkg_idx: int = 0,
     ) -> None:
         self.axis = _check_class_index(axis, "axis (the class axis)")
+        average = self.default_average if average is None else average
         if average not in SEGMENTATION_AVERAGES:
             raise ValueError(f"average must be one of {SEGMENTATION_AVERAGES}, got {average!r}")
         self.average, self.bkg_idx = average, _check_class_index(bkg_idx, "bkg_idx")
@@ -131,19 +133,20 @@ class _MaskConfusion(Metric):
 class Dice(_MaskConfusion):
     """Dice coefficient 2 |P and A| / (|P| + |A|) of predicted (P) and actual (A) pixels.
 
-    The default, `average="macro"`, is the mean over classes present (fastai's `DiceMulti`);
-    `Dice(average="foreground")` scores foreground against background (fastai's `Dice` on
-    0/1 masks).
+    The default, `average="foreground"`, scores foreground against background, as fastai's
+    `Dice` does on 0/1 masks; `DiceMulti()` (or `Dice(average="macro")`) is the mean over the
+    classes present, as fastai's `DiceMulti`.
 
     Args:
         axis: the class axis of the logits.
-        average: "macro", the mean over the classes present in targets or predictions of each
-            class's score; or "foreground", one score for all classes but `bkg_idx` merged into
-            one foreground class against the background (for 0/1 masks: the score of class 1).
+        average: "foreground", one score for all classes but `bkg_idx` merged into one
+            foreground class against the background (for 0/1 masks: the score of class 1); or
+            "macro", the mean over the classes present in targets or predictions of each
+            class's score. None takes the class's default.
         bkg_idx: the background class, for `average="foreground"`.
 
     Example:
-        >>> learn = unet_learner(dls, "resnet34", metrics=[Dice(), foreground_acc])
+        >>> learn = unet_learner(dls, "resnet34", metrics=[DiceMulti(), foreground_acc])
     """
 
     default_name = "dice"
@@ -152,17 +155,35 @@ class Dice(_MaskConfusion):
         return 2 * hits / sizes
 
 
+@register("metric", "dice_multi")
+class DiceMulti(Dice):
+    """`Dice` averaged over the classes present (`average="macro"`), as fastai's `DiceMulti`."""
+
+    default_name = "dice_multi"
+    default_average = "macro"
+
+
 @register("metric", "jaccard_coeff")
 class JaccardCoeff(_MaskConfusion):
     """Jaccard coefficient, or intersection over union, |P and A| / |P or A| of predicted (P)
-    and actual (A) pixels. `average="macro"` (default) is the mean IoU over classes present;
-    `average="foreground"` scores foreground against background. Args as `Dice`.
+    and actual (A) pixels. `average="foreground"` (default, as fastai's `JaccardCoeff`) scores
+    foreground against background; `JaccardCoeffMulti()` (or `average="macro"`) is the mean IoU
+    over the classes present. Args as `Dice`.
     """
 
     default_name = "jaccard_coeff"
 
     def per_class(self, hits: torch.Tensor, sizes: torch.Tensor) -> torch.Tensor:
         return hits / (sizes - hits)
+
+
+@register("metric", "jaccard_coeff_multi")
+class JaccardCoeffMulti(JaccardCoeff):
+    """`JaccardCoeff` averaged over the classes present (mean IoU, `average="macro"`), as
+    fastai's `JaccardCoeffMulti`."""
+
+    default_name = "jaccard_coeff_multi"
+    default_average = "macro"
 
 
 @register("metric", "foreground_acc")

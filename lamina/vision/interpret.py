@@ -321,3 +321,4 @@ class IoU(JaccardCoeff):
     lamina 0.2 gave it here, shown as "iou"."""
 
     default_name = "iou"
+    default_average = "macro"

@@ -12,7 +12,14 @@ from sklearn import metrics as skm
 
 from lamina.core.registry import lookup
 from lamina.train.metric_base import AvgMetric, Metric, as_metric
-from lamina.train.metrics import Dice, ForegroundAccuracy, JaccardCoeff, foreground_acc
+from lamina.train.metrics import (
+    Dice,
+    DiceMulti,
+    ForegroundAccuracy,
+    JaccardCoeff,
+    JaccardCoeffMulti,
+    foreground_acc,
+)
 
 SIZES = (1, 4, 2, 5)  # uneven batches of 12 masks
 
@@ -46,8 +53,8 @@ def test_macro_dice_and_jaccard_are_sklearn_f1_and_jaccard_over_pixels(seed):
     f1 = skm.f1_score(actual, predicted, average="macro")
     jaccard = skm.jaccard_score(actual, predicted, average="macro")
     assert 0.2 < jaccard < 0.95
-    assert feed(Dice(), logits, targ) == pytest.approx(f1, rel=1e-12)
-    assert feed(JaccardCoeff(), logits, targ) == pytest.approx(jaccard, rel=1e-12)
+    assert feed(DiceMulti(), logits, targ) == pytest.approx(f1, rel=1e-12)
+    assert feed(JaccardCoeffMulti(), logits, targ) == pytest.approx(jaccard, rel=1e-12)
     # per-batch means of the same scores would not give the whole-set value
     parts = zip(targ.split(list(SIZES)), logits.split(list(SIZES)), strict=True)
     batch_means = [skm.jaccard_score(t.flatten(), p.argmax(1).flatten(), average="macro")
@@ -82,7 +89,7 @@ def test_binary_masks_from_one_logit_or_two_classes():
                        (one_logit, targ[:, None]), (logits, targ[:, None])):  # fmt: skip
         assert feed(Dice(average="foreground"), pred, mask) == pytest.approx(f1, rel=1e-12)
         assert feed(JaccardCoeff(average="foreground"), pred, mask) == pytest.approx(jaccard)
-    assert feed(Dice(), one_logit, targ) == pytest.approx(
+    assert feed(DiceMulti(), one_logit, targ) == pytest.approx(
         skm.f1_score(actual, predicted, average="macro"), rel=1e-12
     )
 
@@ -92,7 +99,7 @@ def test_ignored_target_pixels_are_left_out():
     targ[:, :2] = 255  # a void border
     keep = targ.flatten().numpy() != 255
     actual, predicted = targ.flatten().numpy()[keep], logits.argmax(1).flatten().numpy()[keep]
-    assert feed(JaccardCoeff(), logits, targ) == pytest.approx(
+    assert feed(JaccardCoeffMulti(), logits, targ) == pytest.approx(
         skm.jaccard_score(actual, predicted, average="macro"), rel=1e-12
     )
 
@@ -122,7 +129,7 @@ def test_nothing_to_score_is_nan_and_bad_arguments_raise():
     logits[:, 0] = 1  # everything predicted background
     assert math.isnan(feed(Dice(average="foreground"), logits, background, sizes=(2,)))
     assert math.isnan(feed(ForegroundAccuracy(), logits, background, sizes=(2,)))
-    assert feed(Dice(), logits, background, sizes=(2,)) == 1.0  # only class 0, all right
+    assert feed(DiceMulti(), logits, background, sizes=(2,)) == 1.0  # only class 0, all right
     assert math.isnan(JaccardCoeff().value)
     with pytest.raises(ValueError, match=r"average must be one of \('macro', 'foreground'\)"):
         Dice(average="micro")  # type: ignore[arg-type]
@@ -138,8 +145,10 @@ def test_nothing_to_score_is_nan_and_bad_arguments_raise():
 
 def test_class_axis_can_be_last():
     logits, targ = masks_and_logits(5)
-    expected = feed(JaccardCoeff(), logits, targ)
-    assert feed(JaccardCoeff(axis=-1), logits.permute(0, 2, 3, 1), targ) == pytest.approx(expected)
+    expected = feed(JaccardCoeffMulti(), logits, targ)
+    assert feed(JaccardCoeffMulti(axis=-1), logits.permute(0, 2, 3, 1), targ) == pytest.approx(
+        expected
+    )
 
 
 def test_registered_under_their_names():
@@ -147,3 +156,13 @@ def test_registered_under_their_names():
                       ("foreground_acc", ForegroundAccuracy)):  # fmt: skip
         assert lookup("metric", name) is cls
         assert as_metric(name).name == name
+
+
+def test_fastai_defaults_dice_and_jaccard_score_the_foreground():
+    logits, targ = masks_and_logits(5, n_classes=2)
+    assert feed(Dice(), logits, targ) == feed(Dice(average="foreground"), logits, targ)
+    assert feed(JaccardCoeff(), logits, targ) == feed(
+        JaccardCoeff(average="foreground"), logits, targ
+    )
+    assert feed(DiceMulti(), logits, targ) == feed(Dice(average="macro"), logits, targ)
+    assert feed(Dice(), logits, targ) != pytest.approx(feed(DiceMulti(), logits, targ))
