@@ -155,10 +155,11 @@ def _longest_descent(loss: np.ndarray) -> tuple[int, int]:
 
 def plot_lr_find(result: LRFindResult, skip_end: int = 3) -> Any:
     """Loss against learning rate (log scale) with the suggestions marked; returns the figure."""
-    import matplotlib.pyplot as plt
+    from lamina.core.figures import new_figure
 
     end = max(len(result.lrs) - skip_end, 2)
-    fig, ax = plt.subplots()
+    fig = new_figure()
+    ax = fig.subplots()
     ax.plot(result.lrs[:end], result.losses[:end], alpha=0.3, label="loss")
     ax.plot(result.lrs[:end], result.smooth_losses[:end], label="smoothed loss")
     markers = {"valley": "o", "steepest": "^", "minimum": "s"}
