@@ -4,7 +4,6 @@ text blocks: the notebook experience checked on a real kernel's outputs."""
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 import pytest
 
@@ -12,6 +11,8 @@ from tests.notebooks.kernel import errors, execute, images, new_notebook, texts
 
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
+
+pytestmark = pytest.mark.slow  # a kernel start and a tiny fit: ~20 s on an idle machine
 
 SETUP = """
 import sys
@@ -37,6 +38,7 @@ for split in ("train", "valid"):
             pixels[..., colour] = 200
             Image.fromarray(pixels).save(folder / f"{i}.png")
 torch.manual_seed(0)
+torch.set_num_threads(1)
 dls = ImageDataLoaders.from_folder("data", bs=4, device="cpu", seed=0)
 learn = Learner(dls, simple_cnn((3, 8, 16), num_classes=2), metrics=accuracy)
 print(sys.executable)
@@ -95,4 +97,5 @@ def test_summaries_show_once_as_text_blocks(executed: dict, cell: str) -> None:
     shown = [text for text in texts(executed[cell]) if text.strip()]
     assert len(shown) == 1, shown
     assert shown[0].count("\n") >= 3
-    assert "\\n" not in shown[0] and not shown[0].startswith("'")
+    assert "\\n" not in shown[0]  # real line breaks, not a quoted str's escapes
+    assert not shown[0].startswith("'")
