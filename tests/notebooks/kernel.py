@@ -28,6 +28,9 @@ def execute(notebook: Any, cwd: Path, timeout: int = 120) -> Any:
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT), env.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     env.pop("MPLBACKEND", None)  # a fresh kernel picks matplotlib's inline backend itself
+    # One torch thread, as in conftest: test processes share the cores, and torch's threads
+    # spinning against each other make a tiny fit several times slower.
+    env.setdefault("OMP_NUM_THREADS", "1")
     resources = {"metadata": {"path": str(cwd)}}
     # The client owns its kernel manager, so it shuts the kernel down and closes its sockets.
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", resources=resources)
