@@ -12,8 +12,6 @@ from tests.notebooks.kernel import errors, execute, images, new_notebook, texts
 pytest.importorskip("nbclient")
 pytest.importorskip("ipykernel")
 
-pytestmark = pytest.mark.slow  # a kernel start and a tiny fit: ~20 s on an idle machine
-
 SETUP = """
 import sys
 from pathlib import Path
