@@ -11,7 +11,7 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.data.loaders import DataLoaders, TargetInfo
-from lamina.data.show import frame_figure
+from lamina.data.show import frame_figure, sampled_rows
 from lamina.data.splitters import RandomSplitter
 from lamina.tabular.batches import TabularBatches
 from lamina.tabular.columns import cont_cat_split
@@ -161,19 +161,32 @@ class TabularDataLoaders(DataLoaders):
         return TabularBatches(*tensors, processor=processor, index=items.index,
                               bs=bs or self.bs * 2, device=self.device)  # fmt: skip
 
-    def batch_frame(self, max_n: int = 10, ds_idx: int = 0) -> pd.DataFrame:
-        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame."""
-        x_cat, x_cont, *y = [t.cpu() for t in self.one_batch(ds_idx)]
+    def batch_frame(
+        self, max_n: int = 10, ds_idx: int = 0, shuffle: bool = False, seed: int = 0
+    ) -> pd.DataFrame:
+        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame;
+        with `shuffle`, `max_n` rows drawn across the whole set with `seed` instead."""
+        x_cat, x_cont, *y = [t.cpu() for t in sampled_rows(self, max_n, ds_idx, shuffle, seed)]
         x_cat, x_cont = x_cat[:max_n], x_cont[:max_n]
         frame = self.processor.decode_inputs(x_cat, x_cont)
         if y:
             frame = _with_targets(frame, self.processor, y[0][:max_n])
         return frame
 
-    def show_batch(self, max_n: int = 10, ncols: int = 3, ds_idx: int = 0) -> Figure:
-        """Decoded rows of one batch drawn as a table; returns the matplotlib figure (the rows
-        themselves: `batch_frame`). `ncols` is accepted for the common signature and unused."""
-        return frame_figure(self.batch_frame(max_n, ds_idx))
+    def show_batch(
+        self,
+        max_n: int = 10,
+        ncols: int = 3,
+        ds_idx: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        figsize: tuple[float, float] | None = None,
+        nrows: int | None = None,
+    ) -> Figure:
+        """`max_n` decoded rows drawn across the set with `seed` (`shuffle=False`: one batch)
+        as a table; returns the matplotlib figure, shown once in Jupyter (the rows themselves:
+        `batch_frame`). `ncols`/`nrows` are accepted for the common signature and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)
 
     def export_config(self) -> dict[str, Any]:
         """The fitted preprocessing as JSON (lamina's state protocol)."""

@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lamina.core.device import to_device
+from lamina.core.reports import TextReport
 from lamina.data.loaders import Loaders, check_loaders
 from lamina.optim.hyper import set_hyper, spread_lr
 from lamina.optim.optimizers import adamw
@@ -605,14 +606,15 @@ class Learner:
             self._do_batch(batch)
         return self.loss
 
-    def summary(self) -> str:
-        """A table of layers, output shapes and parameter counts (trainable or not)."""
+    def summary(self) -> TextReport:
+        """A table of layers, output shapes and parameter counts (trainable or not): a str
+        whose repr is the text, so a notebook shows it as a block (`print` it in a script)."""
         self._prepare()
-        return inspect_lib.summary(self)
+        return TextReport(inspect_lib.summary(self))
 
-    def show_training_loop(self) -> str:
-        """Each event in order, with the callbacks that run on it."""
-        return inspect_lib.training_loop_text(self)
+    def show_training_loop(self) -> TextReport:
+        """Each event in order, with the callbacks that run on it (a str that shows as a block)."""
+        return TextReport(inspect_lib.training_loop_text(self))
 
     # ----------------------------------------------------------------------------- files
     def save(self, name: str, with_opt: bool = True) -> Path:

@@ -162,9 +162,10 @@ def plot_lr_find(result: LRFindResult, skip_end: int = 3) -> Any:
     the smoothed loss's minimum to a little above where it started: the divergence at the end
     of the sweep, often orders of magnitude higher, is cut off rather than flattening the rest.
     """
-    import matplotlib.pyplot as plt
+    from lamina.core.figures import new_figure
 
-    fig, ax = plt.subplots()
+    fig = new_figure()
+    ax = fig.subplots()
     end = max(len(result.lrs) - skip_end, 2)
     ax.plot(result.lrs[:end], result.losses[:end], alpha=0.3, label="loss")
     ax.plot(result.lrs[:end], result.smooth_losses[:end], label="smoothed loss")

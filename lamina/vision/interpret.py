@@ -155,14 +155,15 @@ class ClassificationInterpretation:
         figsize: tuple[float, float] | None = None,
         digits: int = 2,
     ) -> Figure:
-        """The confusion matrix as a heat map with counts (or row fractions when `normalize`)."""
-        from matplotlib.figure import Figure
+        """The confusion matrix as a heat map with counts (or row fractions when `normalize`);
+        returns the matplotlib figure (shown once in Jupyter)."""
+        from lamina.core.figures import new_figure
 
         matrix = self.confusion_matrix().astype(float)
         if normalize:
             matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         n = len(self.vocab)
-        fig = Figure(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))
+        fig = new_figure(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))
         ax = fig.subplots()
         ax.imshow(matrix, cmap=cmap, interpolation="nearest")
         ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="actual")
@@ -178,10 +179,16 @@ class ClassificationInterpretation:
         return fig
 
     def plot_top_losses(
-        self, k: int = 9, largest: bool = True, ncols: int = 3, figsize: Any = None
+        self,
+        k: int = 9,
+        largest: bool = True,
+        ncols: int = 3,
+        figsize: Any = None,
+        nrows: int | None = None,
     ) -> Figure:
         """The `k` items with the largest losses, titled actual / predicted / loss / probability
-        of the predicted class. Only these `k` items are read again, through the pipeline."""
+        of the predicted class. Only these `k` items are read again, through the pipeline.
+        `ncols`/`nrows` and `figsize` set the grid; the figure shows once in Jupyter."""
         kinds = tuple(getattr(self.dl, "kinds", ())[: self.n_inp])
         if "image" not in kinds:
             raise ValueError(f"plot_top_losses draws images; the inputs have kinds {kinds}")
@@ -189,7 +196,7 @@ class ClassificationInterpretation:
         batch = batch_of_items(self.dl, indices.tolist())
         decoded = self.dl.decode(batch)
         inputs = list(zip(*decoded[: self.n_inp], strict=True))
-        fig, axes = grid_figure(len(indices), ncols, figsize)
+        fig, axes = grid_figure(len(indices), ncols, figsize, nrows)
         for ax, sample, loss, index in zip(axes, inputs, losses, indices.tolist(), strict=False):
             show_sample(ax, sample, kinds)
             actual, predicted = self.vocab[self.targs[index]], self.vocab[self.decoded[index]]

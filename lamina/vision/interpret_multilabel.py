@@ -204,7 +204,12 @@ class MultiLabelInterpretation:
         return pd.DataFrame(rows, columns=["item", "loss", "actual", "predicted", "wrong"])
 
     def plot_top_losses(
-        self, k: int = 9, largest: bool = True, ncols: int = 3, figsize: Any = None
+        self,
+        k: int = 9,
+        largest: bool = True,
+        ncols: int = 3,
+        figsize: Any = None,
+        nrows: int | None = None,
     ) -> Figure:
         """The `k` items with the largest losses, titled actual labels / predicted labels /
         loss. Only these `k` items are read again, through the pipeline."""
@@ -217,7 +222,7 @@ class MultiLabelInterpretation:
         losses, indices = self.top_losses(k, largest)
         batch = batch_of_items(self.dl, indices.tolist())
         inputs = list(zip(*self.dl.decode(batch)[: self.n_inp], strict=True))
-        fig, axes = grid_figure(len(indices), ncols, figsize)
+        fig, axes = grid_figure(len(indices), ncols, figsize, nrows)
         for ax, sample, loss, index in zip(axes, inputs, losses, indices.tolist(), strict=False):
             show_sample(ax, sample, kinds)
             actual, predicted = self.label_sets(index)

@@ -144,11 +144,25 @@ class VisionLearner(Learner):
 
         return tta(self, dl=dl, n=n, beta=beta, use_max=use_max)
 
-    def show_results(self, max_n: int = 9, ds_idx: int = 1, ncols: int = 3) -> Figure:
-        """Inputs with targets and predictions: see `lamina.vision.show.show_results`."""
+    def show_results(
+        self,
+        max_n: int = 9,
+        ds_idx: int = 1,
+        ncols: int = 3,
+        dl: Any = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        nrows: int | None = None,
+        figsize: tuple[float, float] | None = None,
+    ) -> Figure:
+        """Inputs with targets and predictions, drawn across the set with `seed` (`shuffle`):
+        see `lamina.vision.show.show_results`."""
         from lamina.vision.show import show_results
 
-        return show_results(self, max_n=max_n, ds_idx=ds_idx, ncols=ncols)
+        return show_results(
+            self, max_n=max_n, ds_idx=ds_idx, ncols=ncols, dl=dl, figsize=figsize,
+            shuffle=shuffle, seed=seed, nrows=nrows,
+        )  # fmt: skip
 
     def export(self, path: str | Path = "export.lamina") -> Path:
         """Write weights and the inference recipe to one safe file for `lamina.load_learner`."""

@@ -6,12 +6,11 @@ pipelines (`batch_of_items`), so only the items shown are ever held. Categories 
 target and prediction side by side; points and boxes are drawn green (target) and red
 (prediction).
 matplotlib is imported inside the functions, and figures are built without pyplot's global
-state: a figure shows inline in Jupyter and `fig.savefig("results.png")` saves it from a script.
+state: a figure shows once in Jupyter and `fig.savefig("results.png")` saves it from a script.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -20,6 +19,7 @@ import torch
 from lamina.core.device import to_device
 from lamina.core.modules import eval_mode
 from lamina.data.loaders import loader_at
+from lamina.data.show import grid_shape, sample_indices
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.data.show import show_sample
 
@@ -69,14 +69,17 @@ def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.
 
 
 def grid_figure(
-    n_panels: int, ncols: int, figsize: tuple[float, float] | None = None
+    n_panels: int,
+    ncols: int,
+    figsize: tuple[float, float] | None = None,
+    nrows: int | None = None,
 ) -> tuple[Figure, list]:
-    """A figure with `n_panels` axes in rows of `ncols` (spare axes hidden), and those axes."""
-    from matplotlib.figure import Figure
+    """A figure with `n_panels` axes in rows of `ncols` (or in `nrows` rows; spare axes
+    hidden), and those axes. The figure shows once in Jupyter (`lamina.core.figures`)."""
+    from lamina.core.figures import new_figure
 
-    ncols = max(1, min(ncols, n_panels))
-    nrows = math.ceil(n_panels / ncols)
-    fig = Figure(figsize=figsize or (3 * ncols, 3 * nrows))
+    nrows, ncols = grid_shape(max(n_panels, 1), ncols, nrows)
+    fig = new_figure(figsize=figsize or (3 * ncols, 3 * nrows))
     axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
     for ax in axes[n_panels:]:
         ax.axis("off")
@@ -192,12 +195,17 @@ def show_results(
     ncols: int = 3,
     dl: Any = None,
     figsize: tuple[float, float] | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    nrows: int | None = None,
 ) -> Figure:
-    """The first `max_n` items of the validation set (or `dl`) with target and prediction.
+    """`max_n` items of the validation set (or `dl`) with target and prediction.
 
-    Titles read "actual / predicted", green when right and red when wrong (categories); masks
-    show image, target and prediction side by side; points are green (target) and red
-    (prediction). Returns the matplotlib figure.
+    The items are drawn across the set with `seed` (the same seed, the same items), or with
+    `shuffle=False` are its first items in stored order. Titles read "actual / predicted",
+    green when right and red when wrong (categories); masks show image, target and prediction
+    side by side; points are green (target) and red (prediction). `ncols`/`nrows` and
+    `figsize` set the grid. Returns the matplotlib figure (shown once in Jupyter).
 
     Example:
         >>> fig = show_results(learn, max_n=6)
@@ -211,16 +219,16 @@ def show_results(
     n_inp = learn.dls.n_inp
     if len(dl.kinds) <= n_inp:
         raise ValueError("show_results needs labelled items (a target after the inputs)")
-    batch = batch_of_items(dl, range(min(max_n, len(dl.dataset))))
+    batch = batch_of_items(dl, sample_indices(len(dl.dataset), max_n, shuffle, seed))
     if dl.kinds[n_inp] == "bbox":
-        return _show_box_results(learn, dl, batch, ncols, figsize)
+        return _show_box_results(learn, dl, batch, ncols, figsize, nrows)
     _, decoded = predict_batch(learn, batch)
     actual = dl.decode(batch)
     predicted = dl.decode((*batch[:n_inp], decoded, *batch[n_inp + 1 :]))
     images, kind = actual[0], dl.kinds[n_inp]
     if kind == "mask":
         return show_mask_rows(images, actual[n_inp], predicted[n_inp], figsize=figsize)
-    fig, axes = grid_figure(len(images), ncols, figsize)
+    fig, axes = grid_figure(len(images), ncols, figsize, nrows)
     if kind == "points":
         _show_points(axes, images, actual[n_inp], predicted[n_inp])
     else:
@@ -231,7 +239,12 @@ def show_results(
 
 
 def _show_box_results(
-    learn: Learner, dl: Any, batch: tuple, ncols: int, figsize: tuple[float, float] | None
+    learn: Learner,
+    dl: Any,
+    batch: tuple,
+    ncols: int,
+    figsize: tuple[float, float] | None,
+    nrows: int | None = None,
 ) -> Figure:
     n_inp = learn.dls.n_inp
     if len(dl.kinds) < n_inp + 2 or dl.kinds[n_inp + 1] != "bbox_label":
@@ -241,7 +254,7 @@ def _show_box_results(
     actual = dl.decode(batch)
     predicted = dl.decode((*batch[:n_inp], boxes, labels, *batch[n_inp + 2 :]))
     images = actual[0]
-    fig, axes = grid_figure(len(images), ncols, figsize)
+    fig, axes = grid_figure(len(images), ncols, figsize, nrows)
     _show_boxes(
         axes,
         images,

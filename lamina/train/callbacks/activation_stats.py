@@ -226,14 +226,12 @@ class ActivationStats(Callback):
     def plot_layer_stats(self, index: int) -> Figure:
         """Mean, standard deviation and near-zero share of layer `index` (as in `layer_names`)
         over the recorded training batches; returns the matplotlib figure."""
-        from matplotlib.figure import Figure
         from matplotlib.ticker import MaxNLocator
 
-        from lamina.data.show import prepare_notebook_display
+        from lamina.core.figures import new_figure
 
         layer = self._layer(index)
-        prepare_notebook_display()
-        fig = Figure(figsize=(12, 3.5))
+        fig = new_figure(figsize=(12, 3.5))
         axes = fig.subplots(1, 3)
         series = (self.means, self.stds, self.near_zero)
         titles = ("mean", "std", f"near-zero share (|x| < {self.eps:g})")
@@ -250,16 +248,14 @@ class ActivationStats(Callback):
         """The histogram of layer `index`'s values over the recorded batches as an image (time
         across, value up, log-count as colour); needs `with_hist=True`. A healthy layer shows
         a smooth band; a bright line at zero is a layer collapsing there."""
-        from matplotlib.figure import Figure
 
-        from lamina.data.show import prepare_notebook_display
+        from lamina.core.figures import new_figure
 
         if not self.with_hist:
             raise ValueError("color_dim needs histograms: ActivationStats(with_hist=True)")
         layer = self._layer(index)
-        prepare_notebook_display()
         counts = self.hists[:, layer].log1p().T.numpy()  # (hist_bins, n_batches)
-        fig = Figure(figsize=(8, 4))
+        fig = new_figure(figsize=(8, 4))
         ax = fig.subplots()
         low, high = self.hist_range
         ax.imshow(counts, origin="lower", aspect="auto", cmap="viridis",
