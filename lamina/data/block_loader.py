@@ -387,7 +387,7 @@ class BlockDataLoaders(DataLoaders):
 
         The samples are drawn across the training (`ds_idx` 0) or validation (1) set with
         `seed` (the same seed, the same panels), or with `shuffle=False` are its first items
-        in stored order. A loader a block brought (e.g. a stream of tokens) shows its first batch.
+        in stored order. A loader a block brought shows its first batch.
         `ncols`/`nrows` and `figsize` set the grid. In Jupyter the figure shows once; in a
         script, `fig.savefig(path)`.
         """
