@@ -1,0 +1,76 @@
+"""Training inputs that used to fail obscurely or train silently on nonsense (issue 13, item 15):
+each must get an error or a warning that names the culprit and the fix."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lamina.tabular import TabularDataLoaders
+
+
+# ----------------------------------------------------------------------------- tabular frames
+def _table(n: int = 40) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "size": rng.normal(size=n),
+            "colour": rng.choice(["red", "blue"], n),
+            "y": [0, 1] * (n // 2),
+        }
+    )
+
+
+@pytest.mark.parametrize("named", [True, False])
+def test_duplicate_column_names_are_named(named: bool) -> None:
+    df = _table()
+    df = pd.concat([df, df[["size"]]], axis=1)  # two columns called "size"
+    names = {"cat_names": ["colour"], "cont_names": ["size"]} if named else {}
+    with pytest.raises(ValueError, match=r"more than one column named \['size'\].*duplicated"):
+        TabularDataLoaders.from_df(df, y_names="y", device="cpu", **names)
+
+
+def test_an_unused_duplicate_column_is_harmless_when_columns_are_named() -> None:
+    df = _table()
+    df = pd.concat([df, df[["size"]], df[["size"]]], axis=1)
+    df.columns = ["size", "colour", "y", "note", "note"]
+    dls = TabularDataLoaders.from_df(
+        df, y_names="y", cat_names=["colour"], cont_names=["size"], device="cpu"
+    )
+    assert len(dls.train) >= 1
+
+
+def test_list_valued_category_names_column_and_row() -> None:
+    df = _table()
+    df["colour"] = df["colour"].astype(object)
+    df.at[7, "colour"] = ["red", "blue"]
+    with pytest.raises(
+        ValueError, match=r"categorical column 'colour' holds a list at row position 7"
+    ):
+        TabularDataLoaders.from_df(
+            df, y_names="y", cat_names=["colour"], cont_names=["size"], device="cpu"
+        )
+
+
+def test_list_valued_target_names_column_and_row() -> None:
+    df = _table()
+    df["y"] = df["y"].astype(object)
+    df.at[3, "y"] = [1]
+    with pytest.raises(ValueError, match=r"target column 'y' holds a list at row position 3"):
+        TabularDataLoaders.from_df(
+            df, y_names="y", cat_names=["colour"], cont_names=["size"], device="cpu"
+        )
+
+
+def test_list_valued_category_at_prediction_is_named() -> None:
+    df = _table()
+    dls = TabularDataLoaders.from_df(
+        df, y_names="y", cat_names=["colour"], cont_names=["size"], device="cpu"
+    )
+    new = df.head(3).copy()
+    new["colour"] = new["colour"].astype(object)
+    new.at[1, "colour"] = ("red",)
+    new.at[2, "colour"] = ["red"]
+    with pytest.raises(ValueError, match=r"'colour' holds a list at row position 2"):
+        dls.processor.encode(new)
