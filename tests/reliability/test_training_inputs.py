@@ -6,8 +6,12 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+import torch
+from torch import nn
 
+from lamina.data.loaders import DataLoaders
 from lamina.tabular import TabularDataLoaders
+from lamina.train.learner import Learner
 
 
 # ----------------------------------------------------------------------------- tabular frames
@@ -74,3 +78,45 @@ def test_list_valued_category_at_prediction_is_named() -> None:
     new.at[2, "colour"] = ["red"]
     with pytest.raises(ValueError, match=r"'colour' holds a list at row position 2"):
         dls.processor.encode(new)
+
+
+# ----------------------------------------------------------------------------- shapes per batch
+class _Batches:
+    """Four batches of 16; from batch `change_at` on, `reshape(xb, yb)` changes them."""
+
+    def __init__(self, change_at: int, reshape) -> None:
+        self.change_at, self.reshape = change_at, reshape
+        self.x, self.y = torch.randn(64, 3), torch.randn(64, 1)
+
+    def __len__(self) -> int:
+        return 4
+
+    def __iter__(self):
+        for i in range(4):
+            batch = self.x[i * 16 : (i + 1) * 16], self.y[i * 16 : (i + 1) * 16]
+            yield self.reshape(*batch) if i >= self.change_at else batch
+
+
+def _fit(batches: _Batches) -> Learner:
+    learn = Learner(
+        DataLoaders(batches, None, device="cpu"), nn.Linear(3, 1), loss_func=nn.MSELoss()
+    )
+    learn.fit(1)
+    return learn
+
+
+def test_target_rank_changing_after_the_first_batch_is_named() -> None:
+    with pytest.raises(ValueError, match=r"training batch 2: .*\(output \(16, 1\), target \(16,\)\)"
+                       r".*first batch's \(output \(16, 1\), target \(16, 1\)\)"):  # fmt: skip
+        _fit(_Batches(2, lambda xb, yb: (xb, yb[:, 0])))
+
+
+def test_broadcast_starting_after_the_first_batch_is_an_error() -> None:
+    # Same rank, but (16, 1) against (1, 1) broadcasts: torch only warns.
+    with pytest.raises(ValueError, match=r"at training batch 3: .*size"):
+        _fit(_Batches(3, lambda xb, yb: (xb, yb[:1])))
+
+
+def test_steady_shapes_and_a_smaller_last_batch_train_quietly() -> None:
+    learn = _fit(_Batches(3, lambda xb, yb: (xb[:5], yb[:5])))  # a partial last batch
+    assert len(learn.recorder.losses) == 4
