@@ -24,7 +24,7 @@ import torch
 
 from lamina.core.registry import register
 from lamina.data.transform import Kinds, Transform
-from lamina.data.vocab import Vocab, as_vocab
+from lamina.data.vocab import Vocab, as_vocab, warn_if_one_class
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -42,9 +42,12 @@ class Categorize(Transform):
         self.vocab = as_vocab(vocab)
 
     def setup(self, labels: Sequence[Any]) -> None:
-        """Fit the vocab on the training labels, unless one was given."""
+        """Fit the vocab on the training labels, unless one was given; warn when they hold a
+        single class."""
+        distinct = set(labels)
         if self.vocab is None:
-            self.vocab = Vocab.from_labels(labels)
+            self.vocab = Vocab(distinct, sort=True)
+        warn_if_one_class(distinct, len(labels))
 
     def _fitted(self) -> Vocab:
         if self.vocab is None:

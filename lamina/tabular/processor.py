@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from lamina.core.registry import from_entry, to_entry
-from lamina.data.vocab import distinct_labels, lookup_values
+from lamina.data.vocab import distinct_labels, lookup_values, warn_if_one_class
 from lamina.tabular.frame_checks import check_scalar_cells, check_unique_columns
 from lamina.tabular.procs import Categorify, FillMissing, Standardize, TabularProc
 
@@ -164,6 +164,8 @@ class TabularProcessor:
                 )
             self.y_vocab = distinct_labels(df[self.y_names[0]])
         train = df if train_idx is None else df.iloc[np.asarray(train_idx, dtype=np.int64)]
+        if self.y_block == "category":
+            warn_if_one_class(distinct_labels(train[self.y_names[0]]), len(train))
         check_columns(train, [])
         _check_numeric(train, self.cont_names, "continuous")
         frame = train[[*self.cat_names, *self.cont_names]].copy()

@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from lamina.data import CategoryBlock, DataBlock, IndexSplitter, RegressionBlock
 from lamina.data.loaders import DataLoaders
 from lamina.tabular import TabularDataLoaders
 from lamina.train.learner import Learner
@@ -120,3 +121,38 @@ def test_broadcast_starting_after_the_first_batch_is_an_error() -> None:
 def test_steady_shapes_and_a_smaller_last_batch_train_quietly() -> None:
     learn = _fit(_Batches(3, lambda xb, yb: (xb[:5], yb[:5])))  # a partial last batch
     assert len(learn.recorder.losses) == 4
+
+
+# ----------------------------------------------------------------------------- a single class
+def _number_block(vocab=None) -> DataBlock:
+    return DataBlock(
+        (RegressionBlock(), CategoryBlock(vocab)),
+        get_x=lambda n: float(n),
+        get_y=lambda n: "small" if n < 30 else "large",
+        splitter=IndexSplitter(list(range(30, 40))),
+    )
+
+
+# Without a vocab given, validation may only hold the training labels: all "small" then.
+@pytest.mark.parametrize(
+    ("vocab", "n_items", "n_train"), [(None, 30, 25), (["large", "small"], 40, 30)]
+)
+def test_a_single_training_class_is_warned_about(vocab, n_items: int, n_train: int) -> None:
+    block = _number_block(vocab)
+    block.splitter = IndexSplitter(list(range(n_train, n_items)))
+    with pytest.warns(UserWarning, match=rf"a single class, 'small' \(all {n_train} items\)"):
+        block.dataloaders(list(range(n_items)), bs=8, device="cpu")
+
+
+def test_two_training_classes_raise_no_warning() -> None:
+    block = _number_block()
+    block.splitter = IndexSplitter(list(range(25, 35)))
+    block.dataloaders(list(range(40)), bs=8, device="cpu")  # warnings are errors here
+
+
+def test_a_single_class_table_is_warned_about() -> None:
+    df = pd.DataFrame({"a": np.arange(20.0), "y": ["cat"] * 16 + ["dog"] * 4})
+    with pytest.warns(UserWarning, match=r"a single class, 'cat' \(all 16 items\)"):
+        TabularDataLoaders.from_df(
+            df, y_names="y", cont_names=["a"], valid_idx=list(range(16, 20)), device="cpu"
+        )
