@@ -9,6 +9,7 @@ import pytest
 import torch
 from torch import nn
 
+from lamina.collab import CollabDataLoaders, collab_learner
 from lamina.data import CategoryBlock, DataBlock, IndexSplitter, RegressionBlock
 from lamina.data.loaders import DataLoaders
 from lamina.tabular import TabularDataLoaders
@@ -156,3 +157,37 @@ def test_a_single_class_table_is_warned_about() -> None:
         TabularDataLoaders.from_df(
             df, y_names="y", cont_names=["a"], valid_idx=list(range(16, 20)), device="cpu"
         )
+
+
+# ----------------------------------------------------------------------------- collab ratings
+def _ratings(low: int, high: int) -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {"user": rng.integers(0, 20, 300), "item": rng.integers(0, 15, 300),
+         "rating": rng.integers(low, high + 1, 300).astype(float)}
+    )  # fmt: skip
+
+
+def test_default_y_range_follows_the_ratings() -> None:
+    five = CollabDataLoaders.from_df(_ratings(1, 5), bs=32, seed=0, device="cpu")
+    assert collab_learner(five, n_factors=4).model.y_range == (0.0, 5.5)  # the usual 1-5 range
+    ten = CollabDataLoaders.from_df(_ratings(1, 10), bs=32, seed=0, device="cpu")
+    learn = collab_learner(ten, n_factors=4)
+    low, high = learn.model.y_range
+    assert low < 1
+    assert high > 10
+    assert learn.export_spec["arch"]["y_range"] == [low, high]
+
+
+def test_a_y_range_that_does_not_cover_the_ratings_is_refused() -> None:
+    dls = CollabDataLoaders.from_df(_ratings(1, 10), bs=32, seed=0, device="cpu")
+    message = r"y_range=\(0, 5\.5\) does not cover the ratings, which run from 1 to 10.*"
+    with pytest.raises(ValueError, match=message + r"'auto' \(here \(-1\.25, 11\.125\)\)"):
+        collab_learner(dls, n_factors=4, y_range=(0, 5.5))
+    assert collab_learner(dls, n_factors=4, y_range=None).model.y_range is None
+
+
+def test_y_range_from_loaders_without_a_recorded_range() -> None:
+    built = CollabDataLoaders.from_df(_ratings(2, 4), bs=32, seed=0, device="cpu")
+    dls = CollabDataLoaders(built.train, built.valid, built.vocab, built.names, device="cpu")
+    assert collab_learner(dls, n_factors=4).model.y_range == (1.5, 4.25)
