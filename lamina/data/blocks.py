@@ -209,6 +209,22 @@ class TransformBlock:
         """
         return torch.utils.data.default_collate(values)
 
+    @property
+    def collates_by_stacking(self) -> bool:
+        """Whether this block batches its values by stacking them (`collate` not overridden),
+        so that they must share one shape."""
+        return type(self).collate is TransformBlock.collate
+
+    def unequal_shapes_message(self, examples: list[tuple[str, tuple[int, ...]]]) -> str:
+        """The error message when this element's values in one batch differ in shape.
+
+        `examples`: one `(item name, shape)` per distinct shape, in batch order. Override to
+        phrase it in the block's terms and suggest its fix.
+        """
+        from lamina.data.collate_check import default_unequal_shapes_message
+
+        return default_unequal_shapes_message(f"the {self.kind} element", examples)
+
     def dataloader(self, dataset: ItemDataset, settings: dict[str, Any]) -> Iterable | None:
         """A loader of this block's own for `dataset`, or None for the standard one.
 

@@ -3,17 +3,23 @@ each must get an error or a warning that names the culprit and the fix."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from lamina.collab import CollabDataLoaders, collab_learner
 from lamina.data import CategoryBlock, DataBlock, IndexSplitter, RegressionBlock
+from lamina.data.block_loader import collate_for
+from lamina.data.collate_check import NamedSamples, UnequalShapesError
 from lamina.data.loaders import DataLoaders
 from lamina.tabular import TabularDataLoaders
 from lamina.train.learner import Learner
+from lamina.vision import ImageDataLoaders, Resize
 
 
 # ----------------------------------------------------------------------------- tabular frames
@@ -191,3 +197,50 @@ def test_y_range_from_loaders_without_a_recorded_range() -> None:
     built = CollabDataLoaders.from_df(_ratings(2, 4), bs=32, seed=0, device="cpu")
     dls = CollabDataLoaders(built.train, built.valid, built.vocab, built.names, device="cpu")
     assert collab_learner(dls, n_factors=4).model.y_range == (1.5, 4.25)
+
+
+# ----------------------------------------------------------------------------- unequal sizes
+def _mixed_sizes(folder: Path) -> Path:
+    for label in ("a", "b"):
+        (folder / label).mkdir()
+        for i in range(6):
+            height = 20 if i % 2 else 24
+            Image.fromarray(np.zeros((height, 30, 3), np.uint8)).save(folder / label / f"{i}.png")
+    return folder
+
+
+@pytest.mark.parametrize("num_workers", [0, 1])
+def test_images_of_mixed_sizes_name_the_files_and_suggest_resize(
+    tmp_path: Path, num_workers: int
+) -> None:
+    dls = ImageDataLoaders.from_folder(
+        _mixed_sizes(tmp_path), valid_pct=0.25, bs=4, num_workers=num_workers, device="cpu", seed=0
+    )
+    pattern = (
+        r"images of one batch differ in size .*\(width x height\): "
+        r"\S+[ab][/\\]\d\.png 30x(20|24), \S+[ab][/\\]\d\.png 30x(20|24); "
+        r"add item_tfms=Resize\(size\)"
+    )
+    with pytest.raises(UnequalShapesError, match=pattern):
+        dls.one_batch()
+    with pytest.raises(UnequalShapesError, match=pattern):
+        list(dls.valid)
+
+
+def test_resized_images_of_mixed_sizes_batch(tmp_path: Path) -> None:
+    dls = ImageDataLoaders.from_folder(
+        _mixed_sizes(tmp_path), valid_pct=0.25, bs=4, device="cpu", seed=0, item_tfms=Resize(16)
+    )
+    assert dls.one_batch()[0].shape == (4, 3, 16, 16)
+
+
+def test_plain_samples_of_unequal_shapes_name_the_items() -> None:
+    collate = collate_for(None)
+    samples = [(torch.zeros(3), 0), (torch.zeros(3), 1), (torch.zeros(4), 2)]
+    with pytest.raises(UnequalShapesError, match=r"element 0 differs in shape: item 0 of the "
+                       r"batch \(3,\), item 2 of the batch \(4,\)"):  # fmt: skip
+        collate(samples)
+    named = NamedSamples(samples, ["row 7", "row 8", "row 9"])
+    with pytest.raises(UnequalShapesError, match=r"row 7 \(3,\), row 9 \(4,\)"):
+        collate(named)
+    assert collate(samples[:2])[0].shape == (2, 3)  # equal shapes collate as before
