@@ -13,9 +13,15 @@ from PIL import Image
 from torch import nn
 
 from lamina.collab import CollabDataLoaders, collab_learner
-from lamina.data import CategoryBlock, DataBlock, IndexSplitter, RegressionBlock
+from lamina.data import (
+    CategoryBlock,
+    DataBlock,
+    IndexSplitter,
+    RegressionBlock,
+    UnequalShapesError,
+)
 from lamina.data.block_loader import collate_for
-from lamina.data.collate_check import NamedSamples, UnequalShapesError
+from lamina.data.collate_check import NamedSamples
 from lamina.data.loaders import DataLoaders
 from lamina.tabular import TabularDataLoaders
 from lamina.train.learner import Learner
