@@ -2,12 +2,13 @@
 #   make demo   trains the README's three-line example on the built-in data set
 #   make test   runs ruff, mypy and the whole test suite (all but the browser test)
 #   make test-browser   installs headless Chromium if needed and tests the server's page in it
+#   make test-notebooks runs every notebook in examples/ in a fresh Jupyter kernel
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-browser lint typecheck bench install clean
+.PHONY: demo test test-browser test-notebooks lint typecheck bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,7 +35,11 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint typecheck
-	$(PY) -m pytest -q -m "not browser"
+	$(PY) -m pytest -q -m "not browser and not notebooks"
+
+# Each examples/*.ipynb executed top to bottom by nbclient in a fresh kernel of $(PY).
+test-notebooks: $(STAMP)
+	$(PY) -m pytest -q -m notebooks tests/notebooks/test_examples.py
 
 # Debian's chromium and chromium-driver, installed with apt-get only when they are missing.
 test-browser: $(STAMP)

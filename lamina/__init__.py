@@ -4,6 +4,8 @@ Three lines at the top (`dls = ...; learn = ...; learn.fine_tune(3)`), plain PyT
 and each layer in between readable in one sitting.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.core.seed import set_seed
 from lamina.data.loaders import DataLoaders
 from lamina.data.tensor_batches import TensorBatches
@@ -20,6 +22,7 @@ from lamina.train.callback import (
     CancelValidate,
 )
 from lamina.train.callbacks import (
+    ActivationStats,
     CSVLogger,
     CutMix,
     EarlyStopping,
@@ -32,6 +35,7 @@ from lamina.train.callbacks import (
     Recorder,
     ReduceLROnPlateau,
     SaveModel,
+    ShowGraph,
     TensorBoardCallback,
     TerminateOnNaN,
 )
@@ -47,18 +51,31 @@ from lamina.train.losses import (
 from lamina.train.lr_find import SuggestedLRs
 from lamina.train.metric_base import AccumMetric, AvgMetric, Metric
 from lamina.train.metrics import (
+    APScoreBinary,
+    APScoreMulti,
+    BalancedAccuracy,
+    Dice,
+    DiceMulti,
     F1Score,
+    ForegroundAccuracy,
+    JaccardCoeff,
+    JaccardCoeffMulti,
+    MatthewsCorrCoef,
     Perplexity,
     Precision,
     R2Score,
     Recall,
     RocAuc,
+    RocAucBinary,
     RocAucMulti,
     TopKAccuracy,
     accuracy,
     accuracy_multi,
+    balanced_accuracy,
     error_rate,
+    foreground_acc,
     mae,
+    matthews_corrcoef,
     mse,
     r2_score,
     rmse,
@@ -69,11 +86,16 @@ __version__ = "0.2.0"
 
 __all__ = [
     "AccumMetric",
+    "ActivationStats",
     "accuracy",
     "accuracy_multi",
     "adam",
     "adamw",
+    "APScoreBinary",
+    "APScoreMulti",
     "AvgMetric",
+    "balanced_accuracy",
+    "BalancedAccuracy",
     "BCEWithLogitsFlat",
     "Callback",
     "CancelBackward",
@@ -87,12 +109,18 @@ __all__ = [
     "CSVLogger",
     "CutMix",
     "DataLoaders",
+    "Dice",
+    "DiceMulti",
     "EarlyStopping",
     "error_rate",
     "F1Score",
     "FocalLoss",
+    "foreground_acc",
+    "ForegroundAccuracy",
     "GradientAccumulation",
     "GradientClip",
+    "JaccardCoeff",
+    "JaccardCoeffMulti",
     "L1LossFlat",
     "LabelSmoothingCrossEntropy",
     "Lamb",
@@ -101,6 +129,8 @@ __all__ = [
     "load_learner",
     "Lookahead",
     "mae",
+    "matthews_corrcoef",
+    "MatthewsCorrCoef",
     "Metric",
     "MixedPrecision",
     "MixUp",
@@ -119,8 +149,10 @@ __all__ = [
     "rmse",
     "rmsprop",
     "RocAuc",
+    "RocAucBinary",
     "RocAucMulti",
     "SaveModel",
+    "ShowGraph",
     "set_seed",
     "sgd",
     "SuggestedLRs",
@@ -130,3 +162,12 @@ __all__ = [
     "top_k_accuracy",
     "TopKAccuracy",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

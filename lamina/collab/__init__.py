@@ -7,6 +7,8 @@ Example:
     >>> learn.fit_one_cycle(5, 5e-3, wd=0.1)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.collab.builtin import load_movielens_100k, movielens_100k_folder
 from lamina.collab.learner import CollabLearner, build_collab_learner, collab_learner
 from lamina.collab.loaders import CollabDataLoaders, CollabVocab
@@ -23,3 +25,12 @@ __all__ = [
     "load_movielens_100k",
     "movielens_100k_folder",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

@@ -130,14 +130,15 @@ class CollabLearner(Learner):
     def plot_item_pca(self, items: Sequence[Any] | None = None, n: int = 50) -> Any:
         """A 2-D PCA of item factors, the `items` (default: the `n` most rated) labelled;
         returns the matplotlib figure."""
-        import matplotlib.pyplot as plt
+        from lamina.core.figures import new_figure
 
         items = self._most_rated(n) if items is None else list(items)
         factors = self.weight()
         centred = factors - factors.mean(dim=0)
         _, _, v = torch.pca_lowrank(centred, q=2, center=False)
         coords = (centred @ v[:, :2])[self.dls.vocab.encode("item", items)]  # (n, 2)
-        fig, ax = plt.subplots(figsize=(10, 10))
+        fig = new_figure(figsize=(10, 10))
+        ax = fig.subplots()
         ax.scatter(coords[:, 0], coords[:, 1], s=8)
         for (x, y), item in zip(coords.tolist(), items, strict=True):
             ax.annotate(str(item), (x, y), fontsize=8)

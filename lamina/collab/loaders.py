@@ -11,7 +11,7 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.data.loaders import DataLoaders, TargetInfo
-from lamina.data.show import frame_figure
+from lamina.data.show import frame_figure, sampled_rows
 from lamina.data.splitters import RandomSplitter
 from lamina.data.tensor_batches import TensorBatches
 from lamina.data.vocab import Vocab, json_scalar, lookup_values
@@ -199,16 +199,29 @@ class CollabDataLoaders(DataLoaders):
         """The users, items and column names, as JSON."""
         return {"vocab": self.vocab.config(), "names": self.names}
 
-    def show_batch(self, max_n: int = 10, ncols: int = 3, ds_idx: int = 0) -> Figure:
-        """Decoded rows of one batch drawn as a table; returns the matplotlib figure (the rows
-        themselves: `batch_frame`). `ncols` is accepted for the common signature and unused."""
-        return frame_figure(self.batch_frame(max_n, ds_idx))
+    def show_batch(
+        self,
+        max_n: int = 10,
+        ncols: int = 3,
+        ds_idx: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        figsize: tuple[float, float] | None = None,
+        nrows: int | None = None,
+    ) -> Figure:
+        """`max_n` decoded ratings drawn across the set with `seed` (`shuffle=False`: one
+        batch) as a table; returns the matplotlib figure, shown once in Jupyter (the rows
+        themselves: `batch_frame`). `ncols`/`nrows` are accepted and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)
 
-    def batch_frame(self, max_n: int = 10, ds_idx: int = 0) -> pd.DataFrame:
-        """Decoded rows of one batch (user, item, rating), as a frame."""
+    def batch_frame(
+        self, max_n: int = 10, ds_idx: int = 0, shuffle: bool = False, seed: int = 0
+    ) -> pd.DataFrame:
+        """Decoded rows of one batch (user, item, rating), as a frame; with `shuffle`, `max_n`
+        rows drawn across the whole set with `seed` instead."""
         import pandas as pd
 
-        x, y = (t.cpu() for t in self.one_batch(ds_idx))
+        x, y = (t.cpu() for t in sampled_rows(self, max_n, ds_idx, shuffle, seed))
         x, y = x[:max_n], y[:max_n]
         return pd.DataFrame({
             self.names[0]: [self.vocab.users[i] for i in x[:, 0].tolist()],

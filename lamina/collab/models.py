@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import torch
 from torch import nn
@@ -25,8 +26,35 @@ def _check_positive(**values: int) -> None:
             raise ValueError(f"{name} must be a positive integer, got {value!r}")
 
 
+# fastai's EmbeddingDotBias names (attributes and analysis methods), and lamina's way to each.
+_FASTAI_ATTRIBUTES = {
+    "u_weight": "model.user_weight",
+    "i_weight": "model.item_weight",
+    "u_bias": "model.user_bias",
+    "i_bias": "model.item_bias",
+    "bias": "learn.bias(items, is_item=True) on the CollabLearner (users: is_item=False)",
+    "weight": "learn.weight(items, is_item=True) on the CollabLearner (users: is_item=False)",
+}
+
+
+class _FastaiHints(nn.Module):
+    """Reading one of fastai's attribute names raises an AttributeError that names lamina's."""
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            hint = _FASTAI_ATTRIBUTES.get(name)
+            if hint is None:
+                raise
+            raise AttributeError(
+                f"{type(self).__name__} has no attribute {name!r} (fastai's EmbeddingDotBias "
+                f"has): use {hint}"
+            ) from None
+
+
 @register("model", "collab_dot")
-class EmbeddingDotBias(nn.Module):
+class EmbeddingDotBias(_FastaiHints):
     """Rating = user factors . item factors + user bias + item bias, squashed into `y_range`.
 
     Shapes: `x` int64 (B, 2) of (user index, item index) -> (B,).
@@ -58,7 +86,7 @@ class EmbeddingDotBias(nn.Module):
 
 
 @register("model", "collab_nn")
-class EmbeddingNN(nn.Module):
+class EmbeddingNN(_FastaiHints):
     """An MLP over concatenated user and item embeddings, squashed into `y_range`.
 
     Shapes: `x` int64 (B, 2) of (user index, item index) -> (B,). Each hidden layer is

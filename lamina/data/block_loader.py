@@ -236,13 +236,41 @@ class BlockDataLoader:
         batch = self.batch_tfms.decode(tuple(batch), self.kinds)
         return decode_types(batch, self.kinds, self.type_tfms)
 
-    def show_batch(self, max_n: int = 9, ncols: int = 3, batch: tuple | None = None) -> Figure:
-        """Plot up to `max_n` samples as the model sees them (un-normalized); returns the figure."""
-        from lamina.data.show import show_samples
+    def items_batch(self, indices: Sequence[int], seed: int = 0) -> tuple[torch.Tensor, ...]:
+        """The items at `indices` of the data set, collated and batch-transformed as a batch
+        of this loader is; random augmentations follow from `seed` (global RNGs untouched)."""
+        if not len(indices):
+            raise ValueError("indices is empty: there is nothing to fetch")
+        with seeded(seed, fork=True, device=self.device):
+            batch = self.collate([self.dataset[int(index)] for index in indices])
+            batch = to_device(tuple(batch), self.device)
+            return self.batch_tfms(batch, self.kinds, self.split_idx)
 
-        batch = self.one_batch() if batch is None else batch
+    def show_batch(
+        self,
+        max_n: int = 9,
+        ncols: int = 3,
+        batch: tuple | None = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        nrows: int | None = None,
+        figsize: tuple[float, float] | None = None,
+    ) -> Figure:
+        """Plot up to `max_n` samples as the model sees them (un-normalized); returns the figure.
+
+        Args:
+            batch: a batch of this loader to draw; None: `max_n` items drawn across the data
+                set with `seed` (`shuffle`), or its first items (`shuffle=False`).
+            ncols, nrows, figsize: the grid's panels per row, or rows, and size in inches.
+        """
+        from lamina.data.show import sample_indices, show_samples
+
+        if batch is None:
+            batch = self.items_batch(sample_indices(len(self.dataset), max_n, shuffle, seed), seed)
         blocks = self.blocks or [TransformBlock(kind) for kind in self.kinds]
-        return show_samples(self.decode(batch), blocks, max_n=max_n, ncols=ncols)
+        return show_samples(
+            self.decode(batch), blocks, max_n=max_n, ncols=ncols, figsize=figsize, nrows=nrows
+        )
 
     def new(self, **changes: Any) -> BlockDataLoader:
         """A copy with some settings changed, e.g. `new(shuffle=False, drop_last=False)`."""
@@ -346,17 +374,37 @@ class BlockDataLoaders(DataLoaders):
         batch = self.batch_tfms.decode(tuple(batch), tuple(kinds))
         return decode_types(batch, kinds, type_tfms)
 
-    def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
+    def show_batch(
+        self,
+        max_n: int = 9,
+        ncols: int = 3,
+        ds_idx: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        nrows: int | None = None,
+        figsize: tuple[float, float] | None = None,
+    ) -> Figure:
         """Plot up to `max_n` samples (un-normalized, labelled), each element drawn by its
         block; returns the figure.
 
-        In Jupyter the returned figure shows inline; in a script, `fig.savefig(path)`.
+        The samples are drawn across the training (`ds_idx` 0) or validation (1) set with
+        `seed` (the same seed, the same panels), or with `shuffle=False` are its first items
+        in stored order. A loader a block brought (e.g. a stream of tokens) shows its first batch.
+        `ncols`/`nrows` and `figsize` set the grid. In Jupyter the figure shows once; in a
+        script, `fig.savefig(path)`.
         """
-        from lamina.data.show import show_samples
+        from lamina.data.show import sample_indices, show_samples
 
-        batch = self.one_batch(ds_idx)
+        loader = self[ds_idx]
+        if isinstance(loader, BlockDataLoader):
+            indices = sample_indices(len(loader.dataset), max_n, shuffle, seed)
+            batch = loader.items_batch(indices, seed)
+        else:
+            batch = self.one_batch(ds_idx)
         _, _, blocks = self._per_element(len(batch))
-        return show_samples(self.decode(batch), blocks, max_n=max_n, ncols=ncols)
+        return show_samples(
+            self.decode(batch), blocks, max_n=max_n, ncols=ncols, figsize=figsize, nrows=nrows
+        )
 
     def test_dl(
         self, items: Sequence[Any], with_labels: bool | None = None, bs: int | None = None

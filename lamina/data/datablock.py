@@ -15,6 +15,7 @@ from typing import Any
 import torch
 
 from lamina.core.device import default_device
+from lamina.core.reports import TextReport, show_report
 from lamina.data.block_loader import BlockDataLoaders, collate_for
 from lamina.data.blocks import TransformBlock
 from lamina.data.getters import ColReader
@@ -228,16 +229,21 @@ class DataBlock:
             multiprocessing_context=multiprocessing_context,
         )
 
-    def summary(self, source: Any, bs: int = 4, show: bool = True) -> str:
-        """Walk one item through every step, printing what each produced; a failing step is
-        named, with why, and its error re-raised. Returns the text."""
+    def summary(self, source: Any, bs: int = 4, show: bool = True) -> TextReport:
+        """Walk one item through every step, showing what each produced; a failing step is
+        named, with why, and its error re-raised (after the steps that ran are printed).
+
+        Returns the text (a str whose repr is the text). With `show` it is printed in a script,
+        and in a notebook shown once: as the cell's result, or when the cell ends.
+        """
         lines: list[str] = []
         try:
             _walk_one_item(self, source, bs, lines)
-        finally:
+        except BaseException:
             if show:
                 print("\n".join(lines))
-        return "\n".join(lines)
+            raise
+        return show_report("\n".join(lines)) if show else TextReport("\n".join(lines))
 
     def __repr__(self) -> str:
         return (

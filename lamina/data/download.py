@@ -354,7 +354,8 @@ def _fetch(url: str, path: Path, expected: str | None, timeout: float) -> None:
 
 def _stream(response: Any, temporary: Path, url: str) -> str:
     """Copy the response body to `temporary` in chunks with a progress bar; its SHA-256."""
-    from tqdm.auto import tqdm
+    from tqdm import tqdm  # not tqdm.auto: in a kernel without ipywidgets it warns, for a bar
+    # that `disable=None` turns off there anyway (a notebook's stderr is no terminal)
 
     length = response.headers.get("Content-Length")
     total = int(length) if length and length.isdigit() else None

@@ -73,7 +73,8 @@ class Loaders(Protocol):
         ...
 
     def show_batch(self, max_n: int = 9, ncols: int = 3, ds_idx: int = 0) -> Figure:
-        """A figure of up to `max_n` decoded samples."""
+        """A figure of up to `max_n` decoded samples, shown once in Jupyter (application
+        loaders also take `shuffle`, `seed`, `nrows` and `figsize`)."""
         ...
 
     def export_config(self) -> dict[str, Any]:

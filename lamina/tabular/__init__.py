@@ -7,7 +7,10 @@ Example:
     >>> learn.fit_one_cycle(5, 1e-2)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.models.layers import emb_sz_rule, sigmoid_range
+from lamina.tabular.batches import TabularBatches
 from lamina.tabular.builtin import load_penguins
 from lamina.tabular.columns import add_datepart, cont_cat_split
 from lamina.tabular.datablock import TabularBlock
@@ -22,6 +25,7 @@ __all__ = [
     "Categorify",
     "FillMissing",
     "Standardize",
+    "TabularBatches",
     "TabularBlock",
     "TabularDataLoaders",
     "TabularLearner",
@@ -38,3 +42,12 @@ __all__ = [
     "sigmoid_range",
     "tabular_learner",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

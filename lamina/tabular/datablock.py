@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 import torch
 
+from lamina.core.reports import TextReport, show_report
 from lamina.data.blocks import CategoryBlock, RegressionBlock
 from lamina.data.splitters import RandomSplitter
 from lamina.tabular.loaders import TabularDataLoaders
@@ -89,8 +90,9 @@ class TabularBlock:
             device=device,
         )  # fmt: skip
 
-    def summary(self, df: pd.DataFrame, show: bool = True) -> str:
-        """Walk the first training row through each fitted proc; print and return the text."""
+    def summary(self, df: pd.DataFrame, show: bool = True) -> TextReport:
+        """Walk the first training row through each fitted proc; returns the text (a str whose
+        repr is the text). With `show` it is printed in a script, and in a notebook shown once."""
         train_idx, _ = self.split(df)
         processor = self.processor().fit(df, train_idx)
         frame = df.iloc[train_idx[:1]][[*processor.cat_names, *processor.cont_names]].copy()
@@ -106,6 +108,4 @@ class TabularBlock:
         loss = "cross-entropy" if processor.y_block == "category" else "mean squared error"
         lines.append(f"target {processor.y_names} as {processor.y_block}; loss {loss}")
         text = "\n".join(lines)
-        if show:
-            print(text)
-        return text
+        return show_report(text) if show else TextReport(text)

@@ -11,9 +11,9 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.data.loaders import DataLoaders, TargetInfo
-from lamina.data.show import frame_figure
+from lamina.data.show import frame_figure, sampled_rows
 from lamina.data.splitters import RandomSplitter
-from lamina.data.tensor_batches import TensorBatches
+from lamina.tabular.batches import TabularBatches
 from lamina.tabular.columns import cont_cat_split
 from lamina.tabular.frame_checks import check_unique_columns
 from lamina.tabular.processor import DEFAULT_PROCS, TabularProcessor
@@ -52,8 +52,9 @@ class TabularDataLoaders(DataLoaders):
     """Training and validation batches `(x_cat, x_cont, y)` of a table, and the fitted
     `processor` that turned it into tensors (and turns new rows into them at inference).
 
-    Batches are slices of whole tensors (`TensorBatches`), so an epoch costs no per-row Python
-    work. Build one with `from_df` or `from_csv`.
+    Batches are slices of whole tensors (`TabularBatches`), so an epoch costs no per-row Python
+    work. Build one with `from_df` or `from_csv`. The processed table is also there as pandas,
+    for scikit-learn: `dls.train.xs`, `dls.train.ys`, `dls.valid.xs`, `dls.valid.ys`.
     """
 
     def __init__(
@@ -120,12 +121,15 @@ class TabularDataLoaders(DataLoaders):
         tensors = processor.encode(df)
         device = torch.device(device) if device is not None else default_device()
         train_index, valid_index = torch.from_numpy(train_rows), torch.from_numpy(valid_rows)
-        train = TensorBatches(*(t[train_index] for t in tensors), bs=bs, shuffle=True, seed=seed,
-                              drop_last=len(train_index) > bs, device=device)  # fmt: skip
+        train = TabularBatches(*(t[train_index] for t in tensors), processor=processor,
+                               index=df.index[train_rows], bs=bs, shuffle=True, seed=seed,
+                               drop_last=len(train_index) > bs, device=device)  # fmt: skip
         # Dropping the last partial training batch keeps BatchNorm away from a batch of one row.
         valid = None
         if len(valid_index):
-            valid = TensorBatches(*(t[valid_index] for t in tensors), bs=bs * 2, device=device)
+            valid = TabularBatches(*(t[valid_index] for t in tensors), processor=processor,
+                                   index=df.index[valid_rows], bs=bs * 2,
+                                   device=device)  # fmt: skip
         return cls(train, valid, processor, device)
 
     @classmethod
@@ -144,8 +148,9 @@ class TabularDataLoaders(DataLoaders):
 
     def test_dl(
         self, items: pd.DataFrame, with_labels: bool | None = None, bs: int | None = None
-    ) -> TensorBatches:
-        """Batches of new rows, preprocessed with the fitted procs (for `learn.get_preds`).
+    ) -> TabularBatches:
+        """Batches of new rows, preprocessed with the fitted procs (for `learn.get_preds`, or
+        as pandas through `.xs` and `.ys` for another model).
 
         `with_labels` (default: when the frame has the target columns) adds the encoded targets.
         """
@@ -155,21 +160,35 @@ class TabularDataLoaders(DataLoaders):
                 n in items.columns for n in processor.y_names
             )
         tensors = processor.encode(items, with_y=with_labels)
-        return TensorBatches(*tensors, bs=bs or self.bs * 2, device=self.device)
+        return TabularBatches(*tensors, processor=processor, index=items.index,
+                              bs=bs or self.bs * 2, device=self.device)  # fmt: skip
 
-    def batch_frame(self, max_n: int = 10, ds_idx: int = 0) -> pd.DataFrame:
-        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame."""
-        x_cat, x_cont, *y = [t.cpu() for t in self.one_batch(ds_idx)]
+    def batch_frame(
+        self, max_n: int = 10, ds_idx: int = 0, shuffle: bool = False, seed: int = 0
+    ) -> pd.DataFrame:
+        """Decoded rows of one batch (categories as values, numbers unnormalized), as a frame;
+        with `shuffle`, `max_n` rows drawn across the whole set with `seed` instead."""
+        x_cat, x_cont, *y = [t.cpu() for t in sampled_rows(self, max_n, ds_idx, shuffle, seed)]
         x_cat, x_cont = x_cat[:max_n], x_cont[:max_n]
         frame = self.processor.decode_inputs(x_cat, x_cont)
         if y:
             frame = _with_targets(frame, self.processor, y[0][:max_n])
         return frame
 
-    def show_batch(self, max_n: int = 10, ncols: int = 3, ds_idx: int = 0) -> Figure:
-        """Decoded rows of one batch drawn as a table; returns the matplotlib figure (the rows
-        themselves: `batch_frame`). `ncols` is accepted for the common signature and unused."""
-        return frame_figure(self.batch_frame(max_n, ds_idx))
+    def show_batch(
+        self,
+        max_n: int = 10,
+        ncols: int = 3,
+        ds_idx: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        figsize: tuple[float, float] | None = None,
+        nrows: int | None = None,
+    ) -> Figure:
+        """`max_n` decoded rows drawn across the set with `seed` (`shuffle=False`: one batch)
+        as a table; returns the matplotlib figure, shown once in Jupyter (the rows themselves:
+        `batch_frame`). `ncols`/`nrows` are accepted for the common signature and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)
 
     def export_config(self) -> dict[str, Any]:
         """The fitted preprocessing as JSON (lamina's state protocol)."""

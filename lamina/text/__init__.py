@@ -7,6 +7,8 @@ Example:
     >>> learn.fine_tune(4)
 """
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.text.batches import LanguageModelStream, LengthSortedBatches
 from lamina.text.blocks import TextBlock
 from lamina.text.decode import detokenize
@@ -51,3 +53,12 @@ __all__ = [
     "token_vocab",
     "tokenize_texts",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

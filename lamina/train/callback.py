@@ -1,8 +1,9 @@
 """The callback base class, the training events, and the exceptions that cancel a phase.
 
 A callback subclasses `Callback` and overrides the event methods it needs; the learner calls only
-the methods a callback actually overrides. `self.learn` is the learner, so a callback reads and
-changes its state (`xb`, `yb`, `pred`, `loss`, `model`, `opt`, `epoch`, `iter`, `training`, ...).
+the methods a callback actually overrides. `self.learn` is the learner. A callback reads the
+loop's state through read-only properties (`self.xb`, `self.pred`, `self.loss`, `self.epoch`, ...,
+as in fastai) and changes it through the learner (`self.learn.pred = ...`).
 """
 
 from __future__ import annotations
@@ -11,6 +12,9 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    import torch
+    from torch import nn
+
     from lamina.train.learner import Learner
 
 EVENTS = (
@@ -59,12 +63,129 @@ class Callback:
 
     `order` sets when a callback runs relative to others (lower first). `run_valid` and
     `run_train` restrict batch-level events to one phase.
+
+    The learner's state is readable as properties (`self.xb`, `self.yb`, `self.pred`,
+    `self.loss`, `self.loss_grad`, `self.model`, `self.dls`, `self.dl`, `self.opt`,
+    `self.loss_func`, `self.metrics`, `self.training`, `self.epoch`, `self.n_epoch`,
+    `self.iter`, `self.n_iter`, `self.train_iter`, `self.pct_train`). They are read-only:
+    writes go through the learner (`self.learn.pred = ...`); `self.pred = ...` raises an
+    AttributeError saying so. A subclass that defines one of these names itself owns it.
+
+    Example:
+        >>> class LossLog(Callback):
+        ...     def __init__(self):
+        ...         self.losses = []
+        ...     def after_loss(self):
+        ...         if self.training:
+        ...             self.losses.append(float(self.loss))
     """
 
     order: int = 0
     run_train: bool = True
     run_valid: bool = True
     learn: Learner
+
+    # ------------------------------------------------------------ the learner's state, read-only
+    # Plain properties (not attribute delegation), so each name a callback can read is listed
+    # here. Writes go through the learner: `self.learn.pred = ...`; `self.pred = ...` raises.
+    @property
+    def model(self) -> nn.Module:
+        """The learner's model (`self.learn.model`)."""
+        return self.learn.model
+
+    @property
+    def dls(self) -> Any:
+        """The learner's data (`self.learn.dls`)."""
+        return self.learn.dls
+
+    @property
+    def dl(self) -> Any:
+        """The loader of the phase running now (`self.learn.dl`)."""
+        return self.learn.dl
+
+    @property
+    def opt(self) -> torch.optim.Optimizer | None:
+        """The optimizer (`self.learn.opt`; None before the first fit)."""
+        return self.learn.opt
+
+    @property
+    def loss_func(self) -> Any:
+        """The loss function (`self.learn.loss_func`)."""
+        return self.learn.loss_func
+
+    @property
+    def metrics(self) -> list:
+        """The metrics (`self.learn.metrics`)."""
+        return self.learn.metrics
+
+    @property
+    def xb(self) -> tuple:
+        """This batch's inputs, a tuple (`self.learn.xb`)."""
+        return self.learn.xb
+
+    @property
+    def yb(self) -> tuple:
+        """This batch's targets, a tuple (`self.learn.yb`)."""
+        return self.learn.yb
+
+    @property
+    def pred(self) -> Any:
+        """The model's output on this batch (`self.learn.pred`)."""
+        return self.learn.pred
+
+    @property
+    def loss(self) -> torch.Tensor | None:
+        """This batch's loss, detached (`self.learn.loss`)."""
+        return self.learn.loss
+
+    @property
+    def loss_grad(self) -> torch.Tensor:
+        """This batch's loss with its graph, for the backward pass (`self.learn.loss_grad`)."""
+        return self.learn.loss_grad
+
+    @property
+    def training(self) -> bool:
+        """Whether this is the training phase (`self.learn.training`)."""
+        return self.learn.training
+
+    @property
+    def epoch(self) -> int:
+        """The epoch running now, from 0 (`self.learn.epoch`)."""
+        return self.learn.epoch
+
+    @property
+    def n_epoch(self) -> int:
+        """Epochs in this fit (`self.learn.n_epoch`)."""
+        return self.learn.n_epoch
+
+    @property
+    def iter(self) -> int:
+        """This batch's number within the phase, from 0 (`self.learn.iter`)."""
+        return self.learn.iter
+
+    @property
+    def n_iter(self) -> int | None:
+        """Batches in this phase (`self.learn.n_iter`; None for a loader without a length)."""
+        return self.learn.n_iter
+
+    @property
+    def train_iter(self) -> int:
+        """Training batches done in this fit so far (`self.learn.train_iter`)."""
+        return self.learn.train_iter
+
+    @property
+    def pct_train(self) -> float:
+        """Fraction of this fit's training done, 0 to 1 (`self.learn.pct_train`)."""
+        return self.learn.pct_train
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in LEARNER_STATE and _defined_by_base(type(self), name):
+            raise AttributeError(
+                f"{type(self).__name__}.{name} is the learner's, read-only in a callback: assign "
+                f"self.learn.{name} = ... to change it, or keep the callback's own value under "
+                f"another name"
+            )
+        super().__setattr__(name, value)
 
     @property
     def name(self) -> str:
@@ -112,6 +233,21 @@ class Callback:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}()"
+
+
+LEARNER_STATE = frozenset(
+    ("model", "dls", "dl", "opt", "loss_func", "metrics", "xb", "yb", "pred", "loss", "loss_grad",
+     "training", "epoch", "n_epoch", "iter", "n_iter", "train_iter", "pct_train")
+)  # fmt: skip
+
+
+def _defined_by_base(cls: type, name: str) -> bool:
+    """Whether `name` on `cls` is still `Callback`'s read-only property (no subclass redefined
+    it)."""
+    for klass in cls.__mro__:
+        if name in vars(klass):
+            return klass is Callback
+    return False
 
 
 # What a learner accepts as callbacks: instances or classes (instantiated with no arguments),

@@ -12,7 +12,7 @@ from lamina.core.device import detach_cpu
 from lamina.core.modules import eval_mode
 from lamina.data.loaders import loader_at
 from lamina.train.callback import EVENTS, Callback, CancelValidate
-from lamina.train.loss_check import activation_for
+from lamina.train.loss_check import activation_for, decodes_for
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner
@@ -70,6 +70,7 @@ def get_preds(
     ds_idx: int,
     dl: Iterable | None,
     with_input: bool,
+    with_decoded: bool,
     with_loss: bool,
     act: Callable | None,
 ) -> tuple:
@@ -81,14 +82,16 @@ def get_preds(
     gather = GatherPreds(with_input, with_loss)
     with learn.added_cbs([gather]):
         learn._run_phase(loader, "validate", CancelValidate)
-    preds = _cat(gather.preds)
+    raw = _cat(gather.preds)
     assert learn.loss_func is not None, "_prepare settles the loss"
     act = act or activation_for(learn.loss_func)
-    if act is not None:
-        preds = act(preds)
-    result = [preds, _cat(gather.targs)]
-    if with_input:
-        result.append(_cat(gather.inputs))
+    preds = act(raw) if act is not None and raw is not None else raw
+    # The order is fastai's: inputs first, decoded after the targets, losses last.
+    result = [_cat(gather.inputs)] if with_input else []
+    result += [preds, _cat(gather.targs)]
+    if with_decoded:
+        decodes = decodes_for(learn.loss_func)
+        result.append(decodes(raw) if decodes is not None and raw is not None else preds)
     if with_loss:
         result.append(_cat(gather.losses))
     return tuple(result)

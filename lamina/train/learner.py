@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from lamina.core.device import to_device
+from lamina.core.reports import TextReport
 from lamina.data.loaders import Loaders, check_loaders
 from lamina.optim.hyper import set_hyper, spread_lr
 from lamina.optim.optimizers import adamw
@@ -186,7 +187,11 @@ class Learner:
         return [cb for cb in self.cbs if isinstance(cb, cb_lib.MixedPrecision)]
 
     def to_fp16(self) -> Learner:
-        """Train under float16 autocast with loss scaling from now on (replacing any other)."""
+        """Train under float16 autocast with loss scaling from now on (replacing any other).
+
+        On the CPU this trains under bfloat16 autocast instead, with a warning (once): float16
+        autocast has no fast CPU kernels and runs tens of times slower than float32 there. See
+        `MixedPrecision(cpu_float16=...)`."""
         return self._set_precision(torch.float16)
 
     def to_bf16(self) -> Learner:
@@ -575,15 +580,23 @@ class Learner:
         ds_idx: int = 1,
         dl: Iterable | None = None,
         with_input: bool = False,
+        with_decoded: bool = False,
         with_loss: bool = False,
         act: Callable | None = None,
     ) -> tuple:
-        """Predictions and targets over a whole loader: `(preds, targs[, inputs][, losses])`.
+        """Predictions and targets over a whole loader, in fastai's order:
+        `([inputs,] preds, targs[, decoded][, losses])`.
 
         `act` is applied to predictions; by default it is the loss's activation (softmax for
         cross-entropy, sigmoid for binary cross-entropy), so predictions are probabilities.
+        `decoded` is what the loss decodes the raw outputs to (`decodes`): class indices for
+        cross-entropy, 0/1 labels (above the loss's threshold) for multi-label, the values
+        themselves for regression. `losses` holds each item's loss.
+
+        Example:
+            >>> probs, targs, classes = learn.get_preds(with_decoded=True)
         """
-        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_loss, act)
+        return inspect_lib.get_preds(self, ds_idx, dl, with_input, with_decoded, with_loss, act)
 
     def one_batch(self, batch: Any = None, train: bool = True) -> torch.Tensor | None:
         """Run one batch through every event (a training step when `train`), to step through in a
@@ -596,14 +609,15 @@ class Learner:
             self._do_batch(batch)
         return self.loss
 
-    def summary(self) -> str:
-        """A table of layers, output shapes and parameter counts (trainable or not)."""
+    def summary(self) -> TextReport:
+        """A table of layers, output shapes and parameter counts (trainable or not): a str
+        whose repr is the text, so a notebook shows it as a block (`print` it in a script)."""
         self._prepare()
-        return inspect_lib.summary(self)
+        return TextReport(inspect_lib.summary(self))
 
-    def show_training_loop(self) -> str:
-        """Each event in order, with the callbacks that run on it."""
-        return inspect_lib.training_loop_text(self)
+    def show_training_loop(self) -> TextReport:
+        """Each event in order, with the callbacks that run on it (a str that shows as a block)."""
+        return TextReport(inspect_lib.training_loop_text(self))
 
     # ----------------------------------------------------------------------------- files
     def save(self, name: str, with_opt: bool = True) -> Path:

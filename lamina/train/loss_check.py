@@ -151,3 +151,18 @@ def activation_for(loss_func: Callable) -> Callable[[torch.Tensor], torch.Tensor
     if isinstance(loss_func, nn.BCEWithLogitsLoss):
         return torch.sigmoid
     return None
+
+
+def decodes_for(loss_func: Callable) -> Callable[[torch.Tensor], torch.Tensor] | None:
+    """What turns raw model outputs into predictions for this loss, if anything does: the loss's
+    own `decodes` (lamina's losses: argmax, threshold or identity), else the class index for
+    torch's cross-entropy (along axis 1, its class axis) and 0/1 labels (sigmoid above 0.5) for
+    torch's binary cross-entropy on logits; None for other losses (outputs are the values)."""
+    explicit = getattr(loss_func, "decodes", None)
+    if callable(explicit):
+        return explicit
+    if isinstance(loss_func, nn.CrossEntropyLoss):
+        return lambda pred: pred.argmax(dim=1)
+    if isinstance(loss_func, nn.BCEWithLogitsLoss):
+        return lambda pred: torch.sigmoid(pred) > 0.5
+    return None

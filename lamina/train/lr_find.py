@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import copy
 import math
-from collections.abc import Sized
+from collections.abc import Iterator, Sized
+from contextlib import ExitStack, contextmanager
 from typing import TYPE_CHECKING, Any, NamedTuple
 
 import numpy as np
@@ -14,6 +15,7 @@ import torch
 from lamina.core.seed import get_rng_state, set_rng_state
 from lamina.optim.hyper import set_hyper
 from lamina.train.callback import Callback, CancelEpoch, CancelFit
+from lamina.train.callbacks.progress import ProgressCallback
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner
@@ -154,23 +156,47 @@ def _longest_descent(loss: np.ndarray) -> tuple[int, int]:
 
 
 def plot_lr_find(result: LRFindResult, skip_end: int = 3) -> Any:
-    """Loss against learning rate (log scale) with the suggestions marked; returns the figure."""
-    import matplotlib.pyplot as plt
+    """Loss against learning rate (log scale) with the suggestions marked; returns the figure.
 
+    The y-axis spans the useful part of the curve (`useful_loss_range`), from a little below
+    the smoothed loss's minimum to a little above where it started: the divergence at the end
+    of the sweep, often orders of magnitude higher, is cut off rather than flattening the rest.
+    """
+    from lamina.core.figures import new_figure
+
+    fig = new_figure()
+    ax = fig.subplots()
     end = max(len(result.lrs) - skip_end, 2)
-    fig, ax = plt.subplots()
     ax.plot(result.lrs[:end], result.losses[:end], alpha=0.3, label="loss")
     ax.plot(result.lrs[:end], result.smooth_losses[:end], label="smoothed loss")
     markers = {"valley": "o", "steepest": "^", "minimum": "s"}
     for name, marker in markers.items():
         lr = getattr(result, name)
         index = int(np.argmin(np.abs(np.log(result.lrs) - math.log(lr))))
-        ax.plot([lr], [result.smooth_losses[index]], marker, label=f"{name}: {lr:.2e}")
+        ax.plot([lr], [result.smooth_losses[index]], marker, markersize=8, zorder=3,
+                label=f"{name}: {lr:.2e}")  # fmt: skip
+    ax.set_ylim(*useful_loss_range(result.smooth_losses[:end]))
     ax.set_xscale("log")
     ax.set_xlabel("learning rate")
     ax.set_ylabel("loss")
     ax.legend()
     return fig
+
+
+def useful_loss_range(smooth_losses: list[float], margin: float = 0.1) -> tuple[float, float]:
+    """Y-limits for an lr_find plot: from the smoothed loss's minimum to its highest value
+    before that minimum, widened by `margin` of that span on either side. The first tenth of
+    the sweep does not count towards the top (its average is over a few batches only, so
+    noisy), nor does what comes after the minimum: the divergence may leave the plot."""
+    loss = np.asarray(smooth_losses, dtype=float)
+    loss = loss[np.isfinite(loss)]
+    if loss.size == 0:
+        return 0.0, 1.0
+    lowest = int(np.argmin(loss))
+    settled = min(len(loss) // 10, lowest)
+    bottom, top = float(loss[lowest]), float(loss[settled : lowest + 1].max())
+    pad = margin * (top - bottom) if top > bottom else margin * max(abs(bottom), 1.0)
+    return bottom - pad, top + pad
 
 
 class _Snapshot:
@@ -211,6 +237,16 @@ class _Snapshot:
             generator.set_state(generator_state)
 
 
+@contextmanager
+def _tables_hidden(learn: Learner) -> Iterator[None]:
+    """Within: every `ProgressCallback` of `learn` shows its bar but no epoch rows."""
+    with ExitStack() as stack:
+        for cb in learn.cbs:
+            if isinstance(cb, ProgressCallback):
+                stack.enter_context(cb.table_hidden())
+        yield
+
+
 def run_lr_find(
     learn: Learner,
     start_lr: float = 1e-7,
@@ -234,7 +270,8 @@ def run_lr_find(
     n_batches = len(train) if isinstance(train, Sized) else 1
     n_epoch = math.ceil(num_it / max(n_batches, 1))
     try:
-        learn.fit(n_epoch, cbs=[finder])
+        with _tables_hidden(learn):  # its epochs' rows (no validation, a moving lr) mean nothing
+            learn.fit(n_epoch, cbs=[finder])
     finally:
         snapshot.restore(learn)
     result = LRFindResult(*suggest_lrs(finder.lrs, finder.smooth_losses))

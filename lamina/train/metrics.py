@@ -6,6 +6,11 @@ perplexity) are `Metric` classes that gather what they need batch by batch, on t
 compute once at the end. Each is registered under kind "metric" by its lowercase name, so
 `Learner(metrics=[accuracy, F1Score(average="macro"), rmse, "r2_score"])` all work.
 
+Metrics that need more than this file are in their own modules and imported here, so
+`lamina.train.metrics` holds every metric: ranking (ROC AUC, average precision) in
+`metrics_ranking`, confusion-matrix scores (balanced accuracy, MCC) in `metrics_confusion`, and
+segmentation (Dice, Jaccard, foreground accuracy) in `metrics_segmentation`.
+
 Shapes: classification metrics take logits with a class axis (B, C), (B, T, C) or (B, C, H, W)
 against integer targets without it; a single logit per item (B,) or (B, 1) is binary (logit > 0).
 """
@@ -21,56 +26,36 @@ import torch.nn.functional as F
 from lamina.core.registry import register
 from lamina.train.losses import pair_shapes
 from lamina.train.metric_base import AvgMetric, Metric
+from lamina.train.metric_shapes import (
+    class_scores_last,
+    predicted_classes,
+    safe_div,
+)
+from lamina.train.metrics_confusion import (
+    BalancedAccuracy,
+    MatthewsCorrCoef,
+    balanced_accuracy,
+    matthews_corrcoef,
+)
+from lamina.train.metrics_ranking import (
+    APScoreBinary,
+    APScoreMulti,
+    RocAuc,
+    RocAucBinary,
+    RocAucMulti,
+    binary_auc,
+    binary_average_precision,
+)
+from lamina.train.metrics_segmentation import (
+    Dice,
+    DiceMulti,
+    ForegroundAccuracy,
+    JaccardCoeff,
+    JaccardCoeffMulti,
+    foreground_acc,
+)
 
 AVERAGES = ("binary", "macro", "micro", "weighted")
-
-
-# ----------------------------------------------------------------------------- shape helpers
-def _class_axis(pred: torch.Tensor, targ: torch.Tensor) -> int:
-    """The axis of `pred` holding class scores for integer targets `targ`."""
-    if pred.ndim == targ.ndim + 1:
-        if pred.shape[:-1] == targ.shape:
-            return -1
-        if pred.shape[0] == targ.shape[0] and pred.shape[2:] == targ.shape[1:]:
-            return 1  # (B, C, H, W) against (B, H, W)
-    raise ValueError(
-        f"cannot pair predictions of shape {tuple(pred.shape)} with targets of shape "
-        f"{tuple(targ.shape)}: expected class scores on one extra axis (last, or axis 1)"
-    )
-
-
-def _single_score(pred: torch.Tensor, targ: torch.Tensor) -> bool:
-    """Whether `pred` holds one value per target (a binary logit, or labels already)."""
-    return pred.numel() == targ.numel() and (
-        pred.shape == targ.shape or (pred.ndim == targ.ndim + 1 and pred.shape[-1] == 1)
-    )
-
-
-def _squeeze_label_axis(pred: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
-    """(B, 1) integer targets against (B, C) scores become (B,)."""
-    if targ.ndim == pred.ndim and targ.ndim > 1 and targ.shape[-1] == 1 != pred.shape[-1]:
-        return targ.squeeze(-1)
-    return targ
-
-
-def predicted_classes(pred: torch.Tensor, targ: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Class indices predicted by `pred`, and `targ` in the same shape."""
-    targ = _squeeze_label_axis(pred, targ)
-    if _single_score(pred, targ):
-        pred = pred.reshape(targ.shape)
-        return ((pred > 0).long() if pred.is_floating_point() else pred), targ
-    return pred.argmax(dim=_class_axis(pred, targ)), targ
-
-
-def _class_scores_last(pred: torch.Tensor, targ: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """`pred` with its class axis moved last, (..., C), and `targ` as (...)."""
-    targ = _squeeze_label_axis(pred, targ)
-    return pred.movedim(_class_axis(pred, targ), -1), targ
-
-
-def _safe_div(numerator: torch.Tensor, denominator: torch.Tensor) -> torch.Tensor:
-    """`numerator / denominator`, 0 where the denominator is 0 (scikit-learn's zero_division)."""
-    return torch.where(denominator > 0, numerator / denominator.clamp(min=1e-300), 0.0)
 
 
 # ----------------------------------------------------------------------------- per-sample means
@@ -93,7 +78,7 @@ def error_rate(pred: torch.Tensor, targ: torch.Tensor) -> torch.Tensor:
 @register("metric", "top_k_accuracy")
 def top_k_accuracy(pred: torch.Tensor, targ: torch.Tensor, k: int = 5) -> torch.Tensor:
     """The fraction of items whose target is among the `k` highest-scoring classes."""
-    scores, targ = _class_scores_last(pred, targ)
+    scores, targ = class_scores_last(pred, targ)
     top = scores.topk(min(k, scores.shape[-1]), dim=-1).indices  # (..., k)
     return (top == targ.unsqueeze(-1)).any(dim=-1).float().mean()
 
@@ -202,7 +187,7 @@ class _ConfusionScore(Metric):
                 )
             return float(scores[self.pos_label]) if self.pos_label < n_classes else 0.0
         if self.average == "weighted":
-            return float(_safe_div((scores * n_true).sum(), n_true.sum()))
+            return float(safe_div((scores * n_true).sum(), n_true.sum()))
         return float(scores[(n_pred + n_true) > 0].mean())  # macro, over classes seen
 
 
@@ -221,7 +206,7 @@ class Precision(_ConfusionScore):
     def per_class(
         self, true_pos: torch.Tensor, n_pred: torch.Tensor, n_true: torch.Tensor
     ) -> torch.Tensor:
-        return _safe_div(true_pos, n_pred)
+        return safe_div(true_pos, n_pred)
 
 
 @register("metric", "recall")
@@ -233,7 +218,7 @@ class Recall(_ConfusionScore):
     def per_class(
         self, true_pos: torch.Tensor, n_pred: torch.Tensor, n_true: torch.Tensor
     ) -> torch.Tensor:
-        return _safe_div(true_pos, n_true)
+        return safe_div(true_pos, n_true)
 
 
 @register("metric", "f1_score")
@@ -245,111 +230,7 @@ class F1Score(_ConfusionScore):
     def per_class(
         self, true_pos: torch.Tensor, n_pred: torch.Tensor, n_true: torch.Tensor
     ) -> torch.Tensor:
-        return _safe_div(2 * true_pos, n_pred + n_true)
-
-
-# ----------------------------------------------------------------------------- ROC AUC
-def binary_auc(scores: torch.Tensor, positive: torch.Tensor) -> float:
-    """Area under the ROC curve of `scores` for boolean labels `positive`; nan if one class.
-
-    Uses the rank-sum identity: AUC is the probability that a random positive outscores a
-    random negative, ties counting half (average ranks).
-    """
-    n_pos = int(positive.sum())
-    n_neg = positive.numel() - n_pos
-    if n_pos == 0 or n_neg == 0:
-        return float("nan")
-    _, inverse, counts = torch.unique(scores, sorted=True, return_inverse=True, return_counts=True)
-    last_rank = counts.cumsum(0).double()
-    mean_rank = last_rank - (counts.double() - 1) / 2  # 1-based average rank of each value
-    rank_sum = mean_rank[inverse][positive].sum()
-    return float((rank_sum - n_pos * (n_pos + 1) / 2) / (n_pos * n_neg))
-
-
-class _GatherScores(Metric):
-    """Keeps per-batch scores and targets on the device until `value` is read."""
-
-    def reset(self) -> None:
-        self.scores: list[torch.Tensor] = []
-        self.targs: list[torch.Tensor] = []
-
-    def _gathered(self) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.cat(self.scores).cpu(), torch.cat(self.targs).cpu()
-
-
-@register("metric", "roc_auc")
-class RocAuc(_GatherScores):
-    """Binary ROC AUC, from the probability of class 1.
-
-    Shapes: logits (B, 2) (softmax) or one logit per item (B,) / (B, 1) (sigmoid), against 0/1
-    targets (B,). It is nan when the validation set holds a single class.
-    """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    @property
-    def name(self) -> str:
-        return "roc_auc"
-
-    def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
-        pred, targ = pred.detach(), _squeeze_label_axis(pred, targ.detach())
-        if _single_score(pred, targ):
-            score = pred.reshape(-1)  # ranks as its sigmoid does, without saturating
-        elif pred.ndim == 2 and pred.shape[-1] == 2 and pred.shape[0] == targ.numel():
-            score = pred[:, 1] - pred[:, 0]  # ranks as the softmax probability of class 1
-        else:
-            raise ValueError(
-                f"RocAuc needs (B, 2) or (B,) logits for binary targets, got predictions of shape "
-                f"{tuple(pred.shape)} and targets of shape {tuple(targ.shape)}; for more "
-                "classes use RocAucMulti"
-            )
-        self.scores.append(score.float())
-        self.targs.append(targ.reshape(-1))
-
-    @property
-    def value(self) -> float:
-        if not self.scores:
-            return float("nan")
-        scores, targs = self._gathered()
-        return binary_auc(scores, targs == 1)
-
-
-@register("metric", "roc_auc_multi")
-class RocAucMulti(_GatherScores):
-    """Macro-averaged one-vs-rest ROC AUC over classes.
-
-    Shapes: logits (B, C) against class labels (B,) (softmax probabilities, one class against
-    the rest), or against multi-label 0/1 targets (B, C) (sigmoid per label). Classes whose
-    targets are all positive or all negative are left out of the mean.
-    """
-
-    def __init__(self) -> None:
-        self.reset()
-
-    @property
-    def name(self) -> str:
-        return "roc_auc_multi"
-
-    def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
-        pred, targ = pred.detach(), targ.detach()
-        if targ.shape == pred.shape and pred.ndim == 2:  # multi-label
-            self.scores.append(pred.float())
-            self.targs.append(targ.bool())
-            return
-        scores, targ = _class_scores_last(pred, targ)
-        scores = torch.log_softmax(scores.float(), dim=-1)  # ranks as softmax, less saturation
-        self.scores.append(scores.reshape(-1, scores.shape[-1]))
-        self.targs.append(F.one_hot(targ.reshape(-1).long(), scores.shape[-1]).bool())
-
-    @property
-    def value(self) -> float:
-        if not self.scores:
-            return float("nan")
-        scores, targs = self._gathered()
-        aucs = [binary_auc(scores[:, c], targs[:, c]) for c in range(scores.shape[1])]
-        aucs = [auc for auc in aucs if not math.isnan(auc)]
-        return sum(aucs) / len(aucs) if aucs else float("nan")
+        return safe_div(2 * true_pos, n_pred + n_true)
 
 
 # ----------------------------------------------------------------------------- regression, LM
@@ -439,7 +320,7 @@ class Perplexity(Metric):
         self.counts: list[torch.Tensor] = []
 
     def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
-        scores, targ = _class_scores_last(pred.detach(), targ.detach())
+        scores, targ = class_scores_last(pred.detach(), targ.detach())
         flat_scores, flat_targ = scores.reshape(-1, scores.shape[-1]).float(), targ.reshape(-1)
         nll = F.cross_entropy(
             flat_scores, flat_targ.long(), ignore_index=self.ignore_index, reduction="sum"
@@ -461,7 +342,11 @@ rmse = RMSE()
 r2_score = R2Score()
 
 __all__ = [
-    "AccuracyMulti", "F1Score", "Perplexity", "Precision", "R2Score", "RMSE", "Recall", "RocAuc",
-    "RocAucMulti", "TopKAccuracy", "accuracy", "accuracy_multi", "binary_auc", "error_rate",
-    "mae", "mse", "predicted_classes", "r2_score", "rmse", "top_k_accuracy",
+    "APScoreBinary", "APScoreMulti", "AccuracyMulti", "BalancedAccuracy", "Dice", "DiceMulti",
+    "F1Score", "ForegroundAccuracy", "JaccardCoeff", "JaccardCoeffMulti", "MatthewsCorrCoef",
+    "Perplexity", "Precision",
+    "R2Score", "RMSE", "Recall", "RocAuc", "RocAucBinary", "RocAucMulti", "TopKAccuracy",
+    "accuracy", "accuracy_multi", "balanced_accuracy", "binary_auc", "binary_average_precision",
+    "error_rate", "foreground_acc", "mae", "matthews_corrcoef", "mse", "predicted_classes",
+    "r2_score", "rmse", "top_k_accuracy",
 ]  # fmt: skip

@@ -1,5 +1,7 @@
 """The vision application: image data in one call, the image transforms and the blocks."""
 
+from typing import TYPE_CHECKING, Any
+
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import ColReader, RegexLabeller, grandparent_label, parent_label
@@ -13,11 +15,14 @@ from lamina.data.splitters import (
     TrainTestSplitter,
 )
 from lamina.vision.data import (
+    BBoxBlock,
+    BBoxLblBlock,
     ImageBlock,
     ImageDataLoaders,
     MaskBlock,
     PointBlock,
     SegmentationDataLoaders,
+    get_annotations,
     get_image_files,
     open_image,
 )
@@ -27,6 +32,7 @@ from lamina.vision.interpret import (
     IoU,
     SegmentationInterpretation,
 )
+from lamina.vision.interpret_multilabel import MultiLabelInterpretation
 from lamina.vision.learner import VisionLearner, unet_learner, vision_learner
 from lamina.vision.load import build_vision_learner
 from lamina.vision.show import show_results
@@ -52,6 +58,8 @@ from lamina.vision.weights import WeightsSpec, fetch_weights, load_state_dict_fi
 
 __all__ = [
     "AffineWarp",
+    "BBoxBlock",
+    "BBoxLblBlock",
     "CategoryBlock",
     "ColReader",
     "ColSplitter",
@@ -83,6 +91,7 @@ __all__ = [
     "Zoom",
     "aug_transforms",
     "fetch_weights",
+    "get_annotations",
     "get_image_files",
     "grandparent_label",
     "imagenet_stats",
@@ -91,6 +100,7 @@ __all__ = [
     "ClassificationInterpretation",
     "Dice",
     "IoU",
+    "MultiLabelInterpretation",
     "SegmentationInterpretation",
     "show_results",
     "tta",
@@ -103,3 +113,12 @@ __all__ = [
     "vision_learner",
     "weights_spec",
 ]
+
+
+if not TYPE_CHECKING:  # hidden from type checkers, which would otherwise accept any name
+
+    def __getattr__(name: str) -> Any:
+        """fastai's names that lamina spells differently: see `lamina.core.fastai_names`."""
+        from lamina.core.fastai_names import fastai_name
+
+        return fastai_name(__name__, name)

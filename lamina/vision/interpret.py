@@ -6,8 +6,8 @@ fetched again by index from the data set and run through the loader's pipeline. 
 segmentation even per-pixel predictions would be large, so `SegmentationInterpretation` adds
 each batch into a (C, C) pixel confusion matrix as it goes, keeping one loss per item.
 
-`IoU` and `Dice` are the matching segmentation metrics (multi-class, accumulated over the whole
-validation set); they live here rather than in `lamina.train.metrics` for now.
+The matching segmentation metrics (`Dice`, `JaccardCoeff`, `foreground_acc`) live in
+`lamina.train.metrics`; `Dice` and `IoU` (`JaccardCoeff` named "iou") stay importable from here.
 """
 
 from __future__ import annotations
@@ -22,7 +22,10 @@ import torch
 from lamina.data.loaders import loader_at
 from lamina.train.callback import Callback
 from lamina.train.inspect import per_item_loss
-from lamina.train.metric_base import Metric
+from lamina.train.metrics_segmentation import Dice as Dice  # re-exported, as in 0.2
+from lamina.train.metrics_segmentation import JaccardCoeff
+from lamina.train.metrics_segmentation import pixel_confusion as confusion_counts
+from lamina.vision.interpret_multilabel import MultiLabelInterpretation
 from lamina.vision.show import (
     batch_of_items,
     grid_figure,
@@ -35,17 +38,6 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
     from lamina.train.learner import Learner
-
-
-def confusion_counts(actual: torch.Tensor, predicted: torch.Tensor, n_classes: int) -> torch.Tensor:
-    """A (C, C) int64 count matrix, rows = actual class, columns = predicted class.
-
-    Targets outside [0, C) (e.g. an ignore index) are left out.
-    """
-    actual, predicted = actual.reshape(-1).long(), predicted.reshape(-1).long()
-    keep = (actual >= 0) & (actual < n_classes)
-    flat = actual[keep] * n_classes + predicted[keep]
-    return torch.bincount(flat, minlength=n_classes * n_classes).reshape(n_classes, n_classes)
 
 
 def _ordered(dl: Any) -> Any:
@@ -77,7 +69,8 @@ def _top(losses: torch.Tensor, k: int | None, largest: bool) -> tuple[torch.Tens
 class ClassificationInterpretation:
     """Confusion matrix, most confused pairs, top losses and per-class report of a classifier.
 
-    Build it with `from_learner`. Attributes: `preds` (N, C) probabilities, `targs` (N,) class
+    Build it with `from_learner` (which returns a `MultiLabelInterpretation` for multi-label
+    learners). Attributes: `preds` (N, C) probabilities, `targs` (N,) class
     indices, `losses` (N,), `decoded` (N,) predicted indices, `vocab`, and `dl`, the loader in
     data-set order (item i of the tensors is `dl.dataset[i]`).
 
@@ -100,7 +93,8 @@ class ClassificationInterpretation:
         if preds.ndim != 2 or targs.ndim != 1 or len(preds) != len(targs):
             raise ValueError(
                 "ClassificationInterpretation needs single-label predictions (N, C) and targets "
-                f"(N,), got {tuple(preds.shape)} and {tuple(targs.shape)}"
+                f"(N,), got {tuple(preds.shape)} and {tuple(targs.shape)}; for multi-label "
+                "targets (N, C) use MultiLabelInterpretation (or from_learner, which picks it)"
             )
         if preds.shape[1] != len(vocab):
             raise ValueError(f"the model gives {preds.shape[1]} classes but vocab has {len(vocab)}")
@@ -110,14 +104,26 @@ class ClassificationInterpretation:
 
     @classmethod
     def from_learner(
-        cls, learn: Learner, ds_idx: int = 1, dl: Any = None
-    ) -> ClassificationInterpretation:
-        """Predict on the validation set (`ds_idx=1`), the training set (0) or `dl`."""
+        cls, learn: Learner, ds_idx: int = 1, dl: Any = None, thresh: float | None = None
+    ) -> ClassificationInterpretation | MultiLabelInterpretation:
+        """Predict on the validation set (`ds_idx=1`), the training set (0) or `dl`.
+
+        A multi-label learner (0/1 targets of one column per label) gets a
+        `MultiLabelInterpretation`, with labels predicted above `thresh` (default: the loss's
+        threshold, else 0.5); `thresh` has no meaning for single-label learners.
+        """
         vocab = learn.dls.vocab
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
         dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)
         preds, targs, losses = learn.get_preds(dl=dl, with_loss=True)
+        if targs.ndim == 2 and targs.shape == preds.shape:
+            return MultiLabelInterpretation.from_preds(learn, dl, preds, targs, losses, thresh)
+        if thresh is not None:
+            raise ValueError(
+                f"thresh={thresh!r} is for multi-label learners; this one predicts one class "
+                "per item (the most probable), so leave thresh out"
+            )
         return cls(dl, preds, targs, losses, vocab, learn.dls.n_inp)
 
     def confusion_matrix(self) -> np.ndarray:
@@ -149,14 +155,15 @@ class ClassificationInterpretation:
         figsize: tuple[float, float] | None = None,
         digits: int = 2,
     ) -> Figure:
-        """The confusion matrix as a heat map with counts (or row fractions when `normalize`)."""
-        from matplotlib.figure import Figure
+        """The confusion matrix as a heat map with counts (or row fractions when `normalize`);
+        returns the matplotlib figure (shown once in Jupyter)."""
+        from lamina.core.figures import new_figure
 
         matrix = self.confusion_matrix().astype(float)
         if normalize:
             matrix = matrix / np.maximum(matrix.sum(axis=1, keepdims=True), 1)
         n = len(self.vocab)
-        fig = Figure(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))
+        fig = new_figure(figsize=figsize or (max(4.0, 0.6 * n + 2), max(4.0, 0.6 * n + 2)))
         ax = fig.subplots()
         ax.imshow(matrix, cmap=cmap, interpolation="nearest")
         ax.set(xticks=range(n), yticks=range(n), xlabel="predicted", ylabel="actual")
@@ -172,10 +179,16 @@ class ClassificationInterpretation:
         return fig
 
     def plot_top_losses(
-        self, k: int = 9, largest: bool = True, ncols: int = 3, figsize: Any = None
+        self,
+        k: int = 9,
+        largest: bool = True,
+        ncols: int = 3,
+        figsize: Any = None,
+        nrows: int | None = None,
     ) -> Figure:
         """The `k` items with the largest losses, titled actual / predicted / loss / probability
-        of the predicted class. Only these `k` items are read again, through the pipeline."""
+        of the predicted class. Only these `k` items are read again, through the pipeline.
+        `ncols`/`nrows` and `figsize` set the grid; the figure shows once in Jupyter."""
         kinds = tuple(getattr(self.dl, "kinds", ())[: self.n_inp])
         if "image" not in kinds:
             raise ValueError(f"plot_top_losses draws images; the inputs have kinds {kinds}")
@@ -183,7 +196,7 @@ class ClassificationInterpretation:
         batch = batch_of_items(self.dl, indices.tolist())
         decoded = self.dl.decode(batch)
         inputs = list(zip(*decoded[: self.n_inp], strict=True))
-        fig, axes = grid_figure(len(indices), ncols, figsize)
+        fig, axes = grid_figure(len(indices), ncols, figsize, nrows)
         for ax, sample, loss, index in zip(axes, inputs, losses, indices.tolist(), strict=False):
             show_sample(ax, sample, kinds)
             actual, predicted = self.vocab[self.targs[index]], self.vocab[self.decoded[index]]
@@ -310,58 +323,9 @@ def _codes(learn: Learner) -> list[Any] | None:
 
 
 # ----------------------------------------------------------------------------- metrics
-class _PixelConfusion(Metric):
-    """Accumulates a (C, C) confusion matrix of class scores (class axis `axis`) on the device."""
+class IoU(JaccardCoeff):
+    """`JaccardCoeff` (mean intersection over union over the classes present) under the name
+    lamina 0.2 gave it here, shown as "iou"."""
 
-    def __init__(self, axis: int = 1) -> None:
-        if isinstance(axis, bool) or not isinstance(axis, int):
-            raise ValueError(f"axis must be an integer (the class axis), got {axis!r}")
-        self.axis = axis
-        self.reset()
-
-    def reset(self) -> None:
-        self.confusion: torch.Tensor | None = None
-
-    def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
-        counts = confusion_counts(targ, pred.argmax(dim=self.axis), pred.shape[self.axis])
-        self.confusion = counts if self.confusion is None else self.confusion + counts
-
-    def _hits_and_sizes(self) -> tuple[torch.Tensor, torch.Tensor]:
-        """Per class: pixels both predicted and actual, and predicted plus actual pixels."""
-        assert self.confusion is not None, "callers return NaN before any update"
-        hits = self.confusion.diag().double()
-        return hits, (self.confusion.sum(0) + self.confusion.sum(1)).double()
-
-
-class IoU(_PixelConfusion):
-    """Mean intersection over union of segmentation masks, over the whole validation set, for
-    the classes present in targets or predictions. Shapes: logits (B, C, H, W), masks (B, H, W).
-    """
-
-    @property
-    def name(self) -> str:
-        return "iou"
-
-    @property
-    def value(self) -> float:
-        if self.confusion is None:
-            return float("nan")
-        hits, sizes = self._hits_and_sizes()
-        union = sizes - hits
-        return float((hits[union > 0] / union[union > 0]).mean())
-
-
-class Dice(_PixelConfusion):
-    """Mean Dice coefficient 2 |P and A| / (|P| + |A|) of segmentation masks, over the whole
-    validation set, for the classes present. Shapes as `IoU`."""
-
-    @property
-    def name(self) -> str:
-        return "dice"
-
-    @property
-    def value(self) -> float:
-        if self.confusion is None:
-            return float("nan")
-        hits, sizes = self._hits_and_sizes()
-        return float((2 * hits[sizes > 0] / sizes[sizes > 0]).mean())
+    default_name = "iou"
+    default_average = "macro"

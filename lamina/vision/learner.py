@@ -35,7 +35,7 @@ from lamina.data.loaders import Loaders
 from lamina.data.seeded_order import seeded
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
 from lamina.train.learner import Learner
-from lamina.train.loss_check import activation_for, default_loss_for
+from lamina.train.loss_check import activation_for, decodes_for, default_loss_for
 from lamina.train.metric_base import Metrics
 from lamina.train.model_app import loss_entry
 from lamina.vision.transforms.normalize import Normalize
@@ -82,11 +82,12 @@ class VisionLearner(Learner):
 
     def _decode(self, out: torch.Tensor) -> tuple[list[Any], torch.Tensor, torch.Tensor]:
         loss = self.loss_func
-        if loss is not None and hasattr(loss, "activation") and hasattr(loss, "decodes"):
-            probs, decoded = loss.activation(out), loss.decodes(out)
-        else:
-            act = activation_for(loss) if loss is not None else None
-            probs = act(out) if act is not None else out
+        act = activation_for(loss) if loss is not None else None
+        decodes = decodes_for(loss) if loss is not None else None
+        probs = act(out) if act is not None else out
+        if decodes is not None:
+            decoded = decodes(out)
+        else:  # a loss of the user's with an activation but no `decodes`: classes by argmax
             decoded = probs.argmax(dim=-1) if act is not None and out.ndim == 2 else probs
         pipeline = self.inference_pipeline()
         kinds = pipeline.kinds
@@ -143,11 +144,25 @@ class VisionLearner(Learner):
 
         return tta(self, dl=dl, n=n, beta=beta, use_max=use_max)
 
-    def show_results(self, max_n: int = 9, ds_idx: int = 1, ncols: int = 3) -> Figure:
-        """Inputs with targets and predictions: see `lamina.vision.show.show_results`."""
+    def show_results(
+        self,
+        max_n: int = 9,
+        ds_idx: int = 1,
+        ncols: int = 3,
+        dl: Any = None,
+        shuffle: bool = True,
+        seed: int = 0,
+        nrows: int | None = None,
+        figsize: tuple[float, float] | None = None,
+    ) -> Figure:
+        """Inputs with targets and predictions, drawn across the set with `seed` (`shuffle`):
+        see `lamina.vision.show.show_results`."""
         from lamina.vision.show import show_results
 
-        return show_results(self, max_n=max_n, ds_idx=ds_idx, ncols=ncols)
+        return show_results(
+            self, max_n=max_n, ds_idx=ds_idx, ncols=ncols, dl=dl, figsize=figsize,
+            shuffle=shuffle, seed=seed, nrows=nrows,
+        )  # fmt: skip
 
     def export(self, path: str | Path = "export.lamina") -> Path:
         """Write weights and the inference recipe to one safe file for `lamina.load_learner`."""

@@ -3,14 +3,14 @@
 Items are fetched by index from the loader's data set and run through its item and batch
 pipelines (`batch_of_items`), so only the items shown are ever held. Categories get
 "actual / predicted" titles, green when right and red when wrong; masks are drawn as image,
-target and prediction side by side; points are plotted green (target) and red (prediction).
+target and prediction side by side; points and boxes are drawn green (target) and red
+(prediction).
 matplotlib is imported inside the functions, and figures are built without pyplot's global
-state: a figure shows inline in Jupyter and `fig.savefig("results.png")` saves it from a script.
+state: a figure shows once in Jupyter and `fig.savefig("results.png")` saves it from a script.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -19,6 +19,7 @@ import torch
 from lamina.core.device import to_device
 from lamina.core.modules import eval_mode
 from lamina.data.loaders import loader_at
+from lamina.data.show import grid_shape, sample_indices
 from lamina.train.loss_check import default_loss_for
 from lamina.vision.data.show import show_sample
 
@@ -36,7 +37,9 @@ def batch_of_items(dl: Any, indices: Sequence[int]) -> tuple[torch.Tensor, ...]:
     if not len(indices):
         raise ValueError("indices is empty: there is nothing to fetch")
     samples = [dl.dataset[int(index)] for index in indices]
-    batch = to_device(tuple(torch.utils.data.default_collate(samples)), dl.device)
+    # The loader's own collation: blocks such as boxes pad their elements.
+    collate = getattr(dl, "collate", torch.utils.data.default_collate)
+    batch = to_device(tuple(collate(samples)), dl.device)
     return dl.batch_tfms(batch, dl.kinds, dl.split_idx)
 
 
@@ -66,14 +69,17 @@ def predict_batch(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.
 
 
 def grid_figure(
-    n_panels: int, ncols: int, figsize: tuple[float, float] | None = None
+    n_panels: int,
+    ncols: int,
+    figsize: tuple[float, float] | None = None,
+    nrows: int | None = None,
 ) -> tuple[Figure, list]:
-    """A figure with `n_panels` axes in rows of `ncols` (spare axes hidden), and those axes."""
-    from matplotlib.figure import Figure
+    """A figure with `n_panels` axes in rows of `ncols` (or in `nrows` rows; spare axes
+    hidden), and those axes. The figure shows once in Jupyter (`lamina.core.figures`)."""
+    from lamina.core.figures import new_figure
 
-    ncols = max(1, min(ncols, n_panels))
-    nrows = math.ceil(n_panels / ncols)
-    fig = Figure(figsize=figsize or (3 * ncols, 3 * nrows))
+    nrows, ncols = grid_shape(max(n_panels, 1), ncols, nrows)
+    fig = new_figure(figsize=figsize or (3 * ncols, 3 * nrows))
     axes = list(fig.subplots(nrows, ncols, squeeze=False).flat)
     for ax in axes[n_panels:]:
         ax.axis("off")
@@ -120,6 +126,41 @@ def _show_points(axes: list, images: list, actual: list, predicted: list) -> Non
         _scatter_points(ax, pred, image, WRONG)
 
 
+def predict_boxes(learn: Learner, batch: Sequence[torch.Tensor]) -> tuple[torch.Tensor, ...]:
+    """A detection model's boxes and labels on `batch`'s inputs (eval mode, no grad).
+
+    The model is expected to return `(boxes, scores)`: boxes `(B, M, 4)` as (x0, y0, x1, y1) in
+    [-1, 1] (the batch's coordinates) and class scores `(B, M, n_classes)`, class 0 being the
+    background ("#na#"); the labels are the best-scoring classes. Anything else raises a
+    `ValueError` saying what was expected.
+    """
+    n_inp = learn.dls.n_inp
+    device = next(learn.model.parameters()).device
+    with eval_mode(learn.model) as model, torch.no_grad():
+        raw = model(*(x.to(device) for x in batch[:n_inp]))
+    shapes = [tuple(x.shape) for x in raw] if isinstance(raw, (tuple, list)) else None
+    valid = shapes is not None and len(shapes) == 2 and len(shapes[0]) == 3
+    if not valid or shapes[0][-1] != 4 or shapes[1][:2] != shapes[0][:2]:  # type: ignore[index]
+        got = shapes if shapes is not None else type(raw).__name__
+        raise ValueError(
+            "show_results with box targets needs a model returning (boxes (B, M, 4), class "
+            f"scores (B, M, n_classes)), got {got}"
+        )
+    boxes, scores = raw
+    return boxes.detach().float().cpu(), scores.argmax(dim=-1).cpu()
+
+
+def _show_boxes(axes: list, images: list, actual: tuple, predicted: tuple) -> None:
+    """Target boxes in green and predicted ones in red, each with its label."""
+    from lamina.vision.data.show import draw_boxes
+
+    for index, (ax, image) in enumerate(zip(axes, images, strict=False)):
+        show_sample(ax, (image,), ("image",))
+        size = _image_size(image)
+        for (boxes, labels), color in ((actual, RIGHT), (predicted, WRONG)):
+            draw_boxes(ax, boxes[index], size, labels=labels[index], color=color)
+
+
 def show_mask_rows(
     images: Sequence[torch.Tensor],
     targets: Sequence[torch.Tensor],
@@ -154,12 +195,17 @@ def show_results(
     ncols: int = 3,
     dl: Any = None,
     figsize: tuple[float, float] | None = None,
+    shuffle: bool = True,
+    seed: int = 0,
+    nrows: int | None = None,
 ) -> Figure:
-    """The first `max_n` items of the validation set (or `dl`) with target and prediction.
+    """`max_n` items of the validation set (or `dl`) with target and prediction.
 
-    Titles read "actual / predicted", green when right and red when wrong (categories); masks
-    show image, target and prediction side by side; points are green (target) and red
-    (prediction). Returns the matplotlib figure.
+    The items are drawn across the set with `seed` (the same seed, the same items), or with
+    `shuffle=False` are its first items in stored order. Titles read "actual / predicted",
+    green when right and red when wrong (categories); masks show image, target and prediction
+    side by side; points are green (target) and red (prediction). `ncols`/`nrows` and
+    `figsize` set the grid. Returns the matplotlib figure (shown once in Jupyter).
 
     Example:
         >>> fig = show_results(learn, max_n=6)
@@ -173,18 +219,48 @@ def show_results(
     n_inp = learn.dls.n_inp
     if len(dl.kinds) <= n_inp:
         raise ValueError("show_results needs labelled items (a target after the inputs)")
-    batch = batch_of_items(dl, range(min(max_n, len(dl.dataset))))
+    batch = batch_of_items(dl, sample_indices(len(dl.dataset), max_n, shuffle, seed))
+    if dl.kinds[n_inp] == "bbox":
+        return _show_box_results(learn, dl, batch, ncols, figsize, nrows)
     _, decoded = predict_batch(learn, batch)
     actual = dl.decode(batch)
     predicted = dl.decode((*batch[:n_inp], decoded, *batch[n_inp + 1 :]))
     images, kind = actual[0], dl.kinds[n_inp]
     if kind == "mask":
         return show_mask_rows(images, actual[n_inp], predicted[n_inp], figsize=figsize)
-    fig, axes = grid_figure(len(images), ncols, figsize)
+    fig, axes = grid_figure(len(images), ncols, figsize, nrows)
     if kind == "points":
         _show_points(axes, images, actual[n_inp], predicted[n_inp])
     else:
         _show_labels(axes, images, actual[n_inp], predicted[n_inp], kind)
     fig.suptitle("green: target, red: prediction" if kind == "points" else "actual / predicted")
+    fig.tight_layout()
+    return fig
+
+
+def _show_box_results(
+    learn: Learner,
+    dl: Any,
+    batch: tuple,
+    ncols: int,
+    figsize: tuple[float, float] | None,
+    nrows: int | None = None,
+) -> Figure:
+    n_inp = learn.dls.n_inp
+    if len(dl.kinds) < n_inp + 2 or dl.kinds[n_inp + 1] != "bbox_label":
+        raise ValueError("show_results draws boxes with their labels: the box target must be "
+                         "followed by a BBoxLblBlock")  # fmt: skip
+    boxes, labels = predict_boxes(learn, batch)
+    actual = dl.decode(batch)
+    predicted = dl.decode((*batch[:n_inp], boxes, labels, *batch[n_inp + 2 :]))
+    images = actual[0]
+    fig, axes = grid_figure(len(images), ncols, figsize, nrows)
+    _show_boxes(
+        axes,
+        images,
+        (actual[n_inp], actual[n_inp + 1]),
+        (predicted[n_inp], predicted[n_inp + 1]),
+    )
+    fig.suptitle("green: target, red: prediction")
     fig.tight_layout()
     return fig

@@ -123,3 +123,14 @@ def test_neural_network_variant(ratings: pd.DataFrame, tmp_path: Path) -> None:
     assert torch.equal(loaded.predict([1, 2], ["m0", "m1"]), learn.predict([1, 2], ["m0", "m1"]))
     with pytest.raises(ValueError, match="are for use_nn=True"):
         collab_learner(dls, layers=[8])
+
+
+def test_fastai_model_methods_point_to_the_learner(trained: CollabLearner) -> None:
+    with pytest.raises(AttributeError, match=r"use learn\.bias\(items, is_item=True\)"):
+        trained.model.bias(["m0"])
+    with pytest.raises(AttributeError, match=r"use learn\.weight\(items, is_item=True\)"):
+        trained.model.weight(["m0"])
+    with pytest.raises(AttributeError, match=r"use model\.item_bias"):
+        trained.model.i_bias  # noqa: B018
+    assert trained.bias(["m0"]).shape == (1,)
+    assert getattr(trained.model, "bias", None) is None  # probes still see no attribute

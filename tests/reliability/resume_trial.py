@@ -82,7 +82,7 @@ def run(
     torch.set_num_threads(1)
     learn = make_learner(folder, workers, checkpoints)
     learn.remove_cbs([learn.progress])
-    cbs = [SaveModel(every_steps=EVERY_STEPS)]
+    cbs = [SaveModel(every_steps=EVERY_STEPS, at_end=False)]  # compare the last weights
     if kill is not None:
         cbs.append(KillAt(*kill))
     last = checkpoints / "models" / "model_last.safetensors"

@@ -48,12 +48,12 @@ checkpoint.save_tensors_json = recording_save
 
 class Spy(Callback):
     def __init__(self):
-        self.seen, self.wrapped, self.n_iter = [], [], []
+        self.seen, self.wrapped, self.n_iters = [], [], []
 
     def before_train(self):
         self.seen.append([])
         self.wrapped.append(isinstance(self.learn.model, DistributedDataParallel))
-        self.n_iter.append(self.learn.n_iter)
+        self.n_iters.append(self.learn.n_iter)
 
     def after_batch(self):
         if self.learn.training:  # an item's first four numbers tell it apart
@@ -68,7 +68,7 @@ def train_and_report(learn, fit, spy):
     params = [float(x) for p in learn.model.parameters() for x in p.detach().flatten()]
     report = {"weights": weights, "params": params, "model_type": type(learn.model).__name__,
               "train_type": type(learn.dls.train).__name__, "wrapped": spy.wrapped,
-              "n_iter": spy.n_iter, "seen": spy.seen, "losses": learn.recorder.losses,
+              "n_iter": spy.n_iters, "seen": spy.seen, "losses": learn.recorder.losses,
               "values": learn.recorder.values, "last": learn.recorder.last_values(),
               "output": stream.getvalue(), "writes": WRITES,
               "callbacks": [type(cb).__name__ for cb in learn.cbs]}

@@ -14,14 +14,15 @@ class InterruptAt(Callback):
     order = 100
 
     def __init__(self, event: str, epoch: int, batch: int, training: bool = True) -> None:
-        self.event, self.epoch, self.batch, self.training = event, epoch, batch, training
+        # (epoch and training are the learner's, read-only on a callback: other names here)
+        self.event, self.at_epoch, self.batch, self.in_training = event, epoch, batch, training
 
     def after_batch(self) -> None:
         learn = self.learn
         if (
             self.event == "after_batch"
-            and learn.training == self.training
-            and (learn.epoch, learn.iter) == (self.epoch, self.batch)
+            and learn.training == self.in_training
+            and (learn.epoch, learn.iter) == (self.at_epoch, self.batch)
         ):
             raise KeyboardInterrupt
 

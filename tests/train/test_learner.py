@@ -257,7 +257,9 @@ def test_temporary_callbacks_are_removed_after_fit() -> None:
 def test_get_preds_returns_probabilities_targets_inputs_and_losses() -> None:
     learn = tiny_learner(classification=True, lr=1e-2)
     learn.fit(1)
-    preds, targs, inputs, losses = learn.get_preds(with_input=True, with_loss=True)
+    inputs, preds, targs, losses = learn.get_preds(
+        with_input=True, with_loss=True
+    )  # fastai's order
     assert preds.shape == (128, 3)
     assert targs.shape == (128,)
     assert inputs.shape == (128, 8)

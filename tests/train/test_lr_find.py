@@ -11,7 +11,13 @@ import pytest
 import torch
 
 from lamina.testing import tiny_learner
-from lamina.train.lr_find import LRFinder, SuggestedLRs, suggest_lrs
+from lamina.train.lr_find import (
+    LRFinder,
+    LRFindResult,
+    SuggestedLRs,
+    suggest_lrs,
+    useful_loss_range,
+)
 
 matplotlib.use("Agg")
 
@@ -128,3 +134,58 @@ def test_suggest_lrs_on_a_known_curve() -> None:
 def test_arguments_are_validated(kwargs, message) -> None:
     with pytest.raises(ValueError, match=message):
         LRFinder(**kwargs)
+
+
+def test_the_sweep_prints_no_epoch_rows(capsys: pytest.CaptureFixture[str]) -> None:
+    learn = tiny_learner(silent=False)
+    learn.lr_find(show_plot=False)  # 100 batches: six whole epochs of 16, each with no valid
+    out, err = capsys.readouterr()
+    assert out == ""
+    assert "nan" not in out + err
+    learn.fit(1)  # the table is back for training
+    assert capsys.readouterr().out.splitlines()[0].split()[:2] == ["epoch", "train_loss"]
+
+
+def test_the_sweep_leaves_no_table_in_a_notebook(monkeypatch: pytest.MonkeyPatch) -> None:
+    from tests.train.callbacks.notebook_fakes import fake_notebook
+
+    outputs = fake_notebook(monkeypatch)
+    tiny_learner(silent=False).lr_find(num_it=40, show_plot=False)
+    (bar,) = outputs  # no table was shown
+    assert "epoch 1 train" in "".join(bundle["text/plain"] for bundle in bar.bundles)
+    assert bar.last == {"text/html": "", "text/plain": ""}  # and the bar went when it was done
+
+
+def _swept(losses: np.ndarray) -> LRFindResult:
+    lrs = np.geomspace(1e-6, 10, len(losses))
+    result = LRFindResult(*suggest_lrs(list(lrs), list(losses)))
+    result.lrs, result.losses, result.smooth_losses = list(lrs), list(losses), list(losses)
+    return result
+
+
+def test_plot_cuts_off_the_divergence_and_marks_the_suggestions() -> None:
+    import matplotlib.pyplot as plt
+
+    x = np.linspace(0, 1, 80)
+    # from 2.3 down to a minimum of 0.4 at x = 0.8, then a spike to a thousand
+    losses = np.where(x < 0.8, 2.3 - 1.9 * (x / 0.8) ** 2, 0.4 + 1e3 * (x - 0.8) ** 3 * 125)
+    result = _swept(losses)
+    try:
+        ax = result.plot().axes[0]
+        bottom, top = ax.get_ylim()
+        assert bottom < 0.4 < 2.3 < top < 3  # the whole fall, not the spike
+        assert max(result.smooth_losses[:-3]) > 100  # (the spike was plotted, just cut off)
+        labels = [text.get_text() for text in ax.get_legend().get_texts()]
+        for name in ("valley", "steepest", "minimum"):
+            assert f"{name}: {getattr(result, name):.2e}" in labels
+        marked = [line for line in ax.get_lines() if line.get_marker() in ("o", "^", "s")]
+        assert [line.get_xdata()[0] for line in marked] == pytest.approx(list(result))
+        for line in marked:
+            assert bottom < line.get_ydata()[0] < top
+    finally:
+        plt.close("all")
+
+
+def test_useful_loss_range_of_a_flat_curve_is_not_empty() -> None:
+    bottom, top = useful_loss_range([1.0, 1.0, 1.0])
+    assert bottom < 1.0 < top

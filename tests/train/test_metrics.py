@@ -20,6 +20,7 @@ from lamina.train.metrics import (
     R2Score,
     Recall,
     RocAuc,
+    RocAucBinary,
     RocAucMulti,
     TopKAccuracy,
     accuracy,
@@ -184,10 +185,12 @@ def test_roc_auc_counts_ties_as_half():
     assert feed(RocAuc(), scores, targ, sizes=(3, 5)) == pytest.approx(expected)
 
 
-def test_roc_auc_single_class_is_nan_and_many_classes_raise():
-    assert math.isnan(feed(RocAuc(), torch.randn(5), torch.ones(5, dtype=torch.long), sizes=(5,)))
-    with pytest.raises(ValueError, match="use RocAucMulti"):
-        RocAuc().update(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
+def test_roc_auc_single_class_is_nan_with_a_warning_and_binary_refuses_many_classes():
+    with pytest.warns(RuntimeWarning, match="roc_auc is undefined: the targets hold a single"):
+        value = feed(RocAuc(), torch.randn(5), torch.ones(5, dtype=torch.long), sizes=(5,))
+    assert math.isnan(value)
+    with pytest.raises(ValueError, match="RocAucBinary is for binary targets.*use RocAucMulti"):
+        RocAucBinary().update(torch.randn(4, 3), torch.tensor([0, 1, 2, 0]))
 
 
 def test_roc_auc_multi_matches_sklearn_ovr_macro():
@@ -274,8 +277,9 @@ def test_perplexity_is_exp_of_mean_token_cross_entropy():
 
 # ----------------------------------------------------------------------------- registry and Learner
 NAMES = ["accuracy", "error_rate", "top_k_accuracy", "accuracy_multi", "precision", "recall",
-         "f1_score", "roc_auc", "roc_auc_multi", "mse", "mae", "rmse", "r2_score",
-         "perplexity"]  # fmt: skip
+         "f1_score", "roc_auc", "roc_auc_binary", "roc_auc_multi", "ap_score_binary",
+         "ap_score_multi", "balanced_accuracy", "matthews_corrcoef", "dice", "jaccard_coeff",
+         "foreground_acc", "mse", "mae", "rmse", "r2_score", "perplexity"]  # fmt: skip
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -15,13 +15,9 @@ from sklearn.metrics import confusion_matrix, precision_recall_fscore_support
 from lamina.models import simple_cnn
 from lamina.testing import TinyMLP, synth_classification
 from lamina.train.learner import Learner
+from lamina.train.metrics import DiceMulti
 from lamina.vision import ImageDataLoaders
-from lamina.vision.interpret import (
-    ClassificationInterpretation,
-    Dice,
-    IoU,
-    SegmentationInterpretation,
-)
+from lamina.vision.interpret import ClassificationInterpretation, IoU, SegmentationInterpretation
 from lamina.vision.show import batch_of_items
 from tests.vision.test_show import CODES, mask_of, segmentation_files
 from tests.vision.test_tta import make_learner, noisy_folders
@@ -170,7 +166,7 @@ def segmenter(tmp_path_factory: pytest.TempPathFactory) -> Learner:
         root, files, mask_of, codes=CODES, valid_pct=0.5, seed=0, bs=4, device="cpu"
     )
     torch.manual_seed(0)
-    learn = Learner(dls, torch.nn.Conv2d(3, len(CODES), 1), metrics=[IoU(), Dice()])
+    learn = Learner(dls, torch.nn.Conv2d(3, len(CODES), 1), metrics=[IoU(), DiceMulti()])
     learn.progress.silent = True
     learn.fit(2, 2e-2)
     return learn

@@ -66,7 +66,7 @@ def test_show_results_titles_say_actual_and_predicted_in_green_or_red(tmp_path: 
     learn = classifier(tmp_path)
     learn.fit(1, 1e-2)
     preds, targs = learn.get_preds()
-    fig = show_results(learn, max_n=6, ncols=4)
+    fig = show_results(learn, max_n=6, ncols=4, shuffle=False)
     axes = fig.axes
     assert len(axes) == 8  # two rows of four, the last two blank
     vocab = learn.dls.vocab
@@ -88,7 +88,7 @@ def test_show_results_saves_to_a_png(tmp_path: Path) -> None:
 
 def test_show_results_draws_image_target_and_prediction_masks(tmp_path: Path) -> None:
     learn = segmentation_learner(tmp_path)
-    fig = show_results(learn, max_n=3)
+    fig = show_results(learn, max_n=3, shuffle=False)
     assert len(fig.axes) == 9  # three rows: image | target | prediction
     titles = [ax.get_title() for ax in fig.axes]
     assert titles[:3] == ["image", "target", "prediction"]
@@ -112,7 +112,7 @@ def test_show_results_plots_target_and_predicted_points(tmp_path: Path) -> None:
     dls = dblock.dataloaders(items, bs=4, device="cpu")
     model = nn.Sequential(nn.Flatten(), nn.Linear(3 * 16 * 16, 4), nn.Unflatten(1, (2, 2)))
     learn = Learner(dls, model)
-    fig = show_results(learn, max_n=2, ncols=2)
+    fig = show_results(learn, max_n=2, ncols=2, shuffle=False)
     target, predicted = fig.axes[0].collections
     assert np.allclose(target.get_offsets(), [[4.0, 4.0], [12.0, 8.0]], atol=1e-4)
     batch = batch_of_items(dls.valid, [0])

@@ -1,6 +1,7 @@
 """Callbacks shipped with lamina."""
 
 from lamina.train.callbacks.accumulate import GradientAccumulation
+from lamina.train.callbacks.activation_stats import ActivationStats
 from lamina.train.callbacks.clip import GradientClip
 from lamina.train.callbacks.csv_logger import CSVLogger
 from lamina.train.callbacks.mix import CutMix, MixedLoss, MixUp
@@ -10,10 +11,12 @@ from lamina.train.callbacks.progress import ProgressCallback
 from lamina.train.callbacks.recorder import Recorder
 from lamina.train.callbacks.save_model import SaveModel
 from lamina.train.callbacks.schedule import ParamScheduler
+from lamina.train.callbacks.show_graph import ShowGraph
 from lamina.train.callbacks.tensorboard import TensorBoardCallback
 from lamina.train.callbacks.tracker import EarlyStopping, ReduceLROnPlateau, TrackerCallback
 
 __all__ = [
+    "ActivationStats",
     "CSVLogger",
     "CutMix",
     "EarlyStopping",
@@ -28,6 +31,7 @@ __all__ = [
     "Recorder",
     "ReduceLROnPlateau",
     "SaveModel",
+    "ShowGraph",
     "TensorBoardCallback",
     "TerminateOnNaN",
     "TrackerCallback",

@@ -151,11 +151,18 @@ class Recorder(Callback):
         self.hps = {key: list(value) for key, value in state.get("hps", {}).items()}
         self._losses = [torch.tensor(loss) for loss in state.get("losses", [])]
 
-    def plot_loss(self, skip_start: int = 5, with_valid: bool = True) -> Any:
-        """Plot training loss per batch (and validation loss per epoch); returns the figure."""
-        import matplotlib.pyplot as plt
+    def plot_loss(
+        self,
+        skip_start: int = 5,
+        with_valid: bool = True,
+        figsize: tuple[float, float] | None = None,
+    ) -> Any:
+        """Plot training loss per batch (and validation loss per epoch); returns the figure
+        (shown once in Jupyter; `fig.savefig(path)` in a script)."""
+        from lamina.core.figures import new_figure
 
-        fig, ax = plt.subplots()
+        fig = new_figure(figsize=figsize)
+        ax = fig.subplots()
         losses = self.losses
         ax.plot(range(skip_start, len(losses)), losses[skip_start:], label="train")
         if with_valid and self.history:
@@ -170,12 +177,14 @@ class Recorder(Callback):
         ax.legend()
         return fig
 
-    def plot_sched(self) -> Any:
-        """Plot the recorded hyper-parameters (lr, momentum) per batch; returns the figure."""
-        import matplotlib.pyplot as plt
+    def plot_sched(self, figsize: tuple[float, float] | None = None) -> Any:
+        """Plot the recorded hyper-parameters (lr, momentum) per batch; returns the figure
+        (shown once in Jupyter; `fig.savefig(path)` in a script)."""
+        from lamina.core.figures import new_figure
 
-        fig, axes = plt.subplots(1, max(len(self.hps), 1), figsize=(6 * max(len(self.hps), 1), 4))
-        axes = [axes] if not hasattr(axes, "__len__") else axes
+        n = max(len(self.hps), 1)
+        fig = new_figure(figsize=figsize or (6 * n, 4))
+        axes = fig.subplots(1, n, squeeze=False)[0]
         for ax, (name, values) in zip(axes, self.hps.items(), strict=False):
             ax.plot(values)
             ax.set_title(name)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 from lamina.core.seed import get_rng_state, set_rng_state
@@ -17,16 +18,23 @@ class SaveModel(TrackerCallback):
             `{name}`.
         name: the checkpoint name under `learn.path / learn.model_dir`.
         at_end: load the best checkpoint's weights (and optimizer state) back into the learner
-            when training ends, also after an early stop; the rest of the learner's state (the
-            recorder's history, position, RNG) stays that of the end of training.
+            when training ends, also after an early stop (the default: after a fit the learner
+            holds its best epoch's weights, not those of a last epoch that may have diverged);
+            the rest of the learner's state (the recorder's history, position, RNG) stays that
+            of the end of training. False keeps the last epoch's weights (the best stay on
+            disk, `learn.load(name)`). fastai's `SaveModelCallback` loads the best at the end
+            too; its `at_end=True` (save once at the end, load nothing) is `at_end=False` here
+            plus `learn.save(name)` after the fit.
         with_opt: save (and load) the optimizer state too, so training can resume exactly.
         every_steps: also save every this many training batches as `{name}_last`
             (overwritten each time, atomically), so a crash loses at most that many steps:
             `learn.load(f"{name}_last"); learn.fit(..., resume=True)` continues exactly at
-            the batch it was saved at. None: only the saves above.
+            the batch it was saved at. None: only the saves above. To resume with the
+            whole fit's best (for `at_end`), give `SaveModel` to `Learner(cbs=...)` so that
+            `learn.load` restores its state; one passed to `fit(cbs=...)` only warns.
 
     Example:
-        >>> learn.fit(10, cbs=SaveModel("accuracy", at_end=True))
+        >>> learn.fit(10, cbs=SaveModel("accuracy"))  # ends holding the most accurate epoch
         >>> learn.fit_one_cycle(10, cbs=SaveModel(every_steps=50))  # crash-safe long runs
     """
 
@@ -37,7 +45,7 @@ class SaveModel(TrackerCallback):
         min_delta: float = 0.0,
         every_epoch: bool = False,
         name: str = "model",
-        at_end: bool = False,
+        at_end: bool = True,
         with_opt: bool = True,
         every_steps: int | None = None,
     ) -> None:
@@ -52,11 +60,23 @@ class SaveModel(TrackerCallback):
         self.every_epoch, self.fname = bool(every_epoch), name  # `name` is the callback's own
         self.at_end, self.with_opt = bool(at_end), bool(with_opt)
         self.saved: list[str] = []
+        self._restored = False  # state came from a checkpoint (`load_state_dict`)
 
     def before_fit(self) -> None:
         super().before_fit()
-        if getattr(self.learn, "start_epoch", 0) == 0:
+        learn = self.learn
+        if getattr(learn, "start_epoch", 0) == 0:
             self.saved = []
+        elif not self._restored:
+            warnings.warn(
+                "SaveModel was not among the learner's callbacks when the checkpoint was loaded, "
+                "so it does not know the best epoch before it: 'best' (and the weights loaded "
+                "at the end) covers only the resumed epochs. Pass it to Learner(cbs=...) before "
+                "learn.load(...) to keep the whole fit's best",
+                UserWarning,
+                stacklevel=2,
+            )
+        self._restored = False
 
     def after_batch(self) -> None:
         learn = self.learn
@@ -105,3 +125,4 @@ class SaveModel(TrackerCallback):
     def load_state_dict(self, state: dict[str, Any]) -> None:
         super().load_state_dict(state)
         self.saved = list(state.get("saved", []))
+        self._restored = True

@@ -114,8 +114,10 @@ class ImageBlock(TransformBlock):
         return [OpenImage(self.mode)]
 
     def type_tfms_for(self, item_tfms: Sequence[Transform], kinds: Kinds) -> list[Transform]:
-        # Points are in the full image's pixels, so images carrying points decode at full size.
-        draft_size = None if "points" in kinds else draft_hint(item_tfms)
+        # Points and boxes are in the full image's pixels, so images carrying them decode at
+        # full size.
+        full_size = "points" in kinds or "bbox" in kinds
+        draft_size = None if full_size else draft_hint(item_tfms)
         return [OpenImage(self.mode, draft_size)]
 
     def item_tfms(self) -> list[Transform]:

@@ -25,8 +25,15 @@ import torch.nn.functional as F
 
 from lamina.core.registry import register
 from lamina.data.transform import Kinds, Transform
+from lamina.vision.data.box_geometry import (
+    BOX_KIND,
+    as_box_tensor,
+    clip_boxes,
+    drop_empty_boxes,
+    move_boxes,
+)
 
-GEOMETRIC_KINDS = ("image", "mask", "points")
+GEOMETRIC_KINDS = ("image", "mask", "points", BOX_KIND)
 IMAGE_MODES = ("bilinear", "nearest", "bicubic")
 PAD_MODES = ("zeros", "border", "reflection")
 
@@ -126,6 +133,16 @@ def transform_points(points: torch.Tensor, inverse: torch.Tensor) -> torch.Tenso
     return coords[..., :2] / coords[..., 2:]
 
 
+def transform_boxes(boxes: torch.Tensor, inverse: torch.Tensor) -> torch.Tensor:
+    """Move boxes `(B, N, 4)` in [-1, 1] with `inverse` `(B, 3, 3)` (as `transform_points`):
+    the upright box around each box's moved corners, clipped to [-1, 1].
+
+    Boxes left with no area are zeroed by the transform afterwards (`drop_empty_boxes`).
+    """
+    moved = move_boxes(as_box_tensor(boxes), lambda corners: transform_points(corners, inverse))
+    return clip_boxes(moved, (-1.0, -1.0), (1.0, 1.0))
+
+
 def resample_masks(
     masks: torch.Tensor,
     grid: torch.Tensor,
@@ -177,7 +194,9 @@ class AffineWarp(Transform):
     each happen with probability `p_affine` (or their own `p_rotate`, `p_zoom`, `p_warp`).
     Images are resampled with `mode` and `pad_mode`; masks by nearest neighbour, reading
     `mask_fill` outside the input (None: pad like the images); points move with the content and
-    may leave [-1, 1]. When at most half the batch drew a change (and `size` is None), only those
+    may leave [-1, 1]; boxes ("bbox", `(B, N, 4)`) become the upright box around their moved
+    corners, clipped to [-1, 1], and those left with no area become padding (zero box, label 0).
+    When at most half the batch drew a change (and `size` is None), only those
     images are resampled and the rest are returned as they were; when none did, nothing is.
 
     Args:
@@ -302,7 +321,7 @@ class AffineWarp(Transform):
         shapes = [
             x.shape for x, kind in zip(sample, kinds, strict=True) if kind in ("image", "mask")
         ]
-        points = [x for x, kind in zip(sample, kinds, strict=True) if kind == "points"]
+        points = [x for x, kind in zip(sample, kinds, strict=True) if kind in ("points", BOX_KIND)]
         if not shapes and not points:
             return
         batch_size = shapes[0][0] if shapes else points[0].shape[0]
@@ -321,6 +340,9 @@ class AffineWarp(Transform):
         if kind == "points":
             assert self._inverse is not None, "set together with the matrix"
             return transform_points(x, self._inverse.to(x.device))
+        if kind == BOX_KIND:
+            assert self._inverse is not None, "set together with the matrix"
+            return transform_boxes(x, self._inverse.to(x.device))
         if self._index is None:
             return self._resample(x, kind, self._matrix)
         if len(self._index) == 0:
@@ -329,6 +351,10 @@ class AffineWarp(Transform):
         out = x.clone()
         out[index] = self._resample(x[index], kind, self._matrix[self._index])
         return out
+
+    def __call__(self, sample: tuple, kinds: Kinds, split_idx: int | None = None) -> tuple:
+        """Warp the batch; boxes moved out of the images become padding."""
+        return drop_empty_boxes(super().__call__(sample, kinds, split_idx), kinds)
 
     def _resample(self, x: torch.Tensor, kind: str, matrix: torch.Tensor) -> torch.Tensor:
         size = self.size or (x.shape[-2], x.shape[-1])

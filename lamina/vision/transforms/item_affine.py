@@ -51,6 +51,13 @@ from lamina.data.transform import (
     transform_from_config,
     transform_to_config,
 )
+from lamina.vision.data.box_geometry import (
+    BOX_KIND,
+    as_box_tensor,
+    clip_boxes,
+    drop_empty_boxes,
+    move_boxes,
+)
 from lamina.vision.transforms.affine import AffineWarp, transform_points
 from lamina.vision.transforms.resize import CropPad, RandomResizedCrop, Resize
 
@@ -265,7 +272,9 @@ class ItemAffineResize(Transform):
 
     On the training set (`split_idx` 0): the resize's plan (random crop included) and one
     random `AffineWarp` matrix per sample, applied together to images (the warp's `mode`),
-    masks (nearest; outside the source `mask_fill`, or padded like images when None) and points.
+    masks (nearest; outside the source `mask_fill`, or padded like images when None), points
+    and boxes (the upright box around the moved corners, clipped; boxes left outside dropped
+    with their labels).
     On every other split it is exactly the resize. See the module notes for how it differs
     from resizing and then warping the batch.
 
@@ -298,7 +307,11 @@ class ItemAffineResize(Transform):
         self._from_normalized = _from_normalized(width, height, align)
 
     def __call__(self, sample: tuple, kinds: Kinds, split_idx: int | None = None) -> tuple:
-        """The resize, with a random warp when `split_idx` is 0 (the training set)."""
+        """The resize, with a random warp when `split_idx` is 0 (the training set); boxes that
+        leave the image are dropped with their labels."""
+        return drop_empty_boxes(self._resize_and_warp(sample, kinds, split_idx), kinds)
+
+    def _resize_and_warp(self, sample: tuple, kinds: Kinds, split_idx: int | None) -> tuple:
         reference = _first_size(sample, kinds)
         if split_idx != 0 or reference is None:
             return self.resize(sample, kinds, split_idx)
@@ -322,6 +335,12 @@ class ItemAffineResize(Transform):
             points = torch.as_tensor(x)
             points = points.float() if not points.is_floating_point() else points
             return transform_points(points[None], inverse[None])[0]
+        if kind == BOX_KIND:
+            inverse = torch.from_numpy(np.linalg.inv(geometry))
+            moved = move_boxes(
+                as_box_tensor(x), lambda corners: transform_points(corners[None], inverse[None])[0]
+            )
+            return clip_boxes(moved, (0.0, 0.0), (float(out[0]), float(out[1])))
         if kind not in _SPATIAL:
             return x
         # An element at another scale (a draft-decoded image beside a full-size mask).
@@ -348,7 +367,7 @@ class ItemAffineResize(Transform):
 
 
 def _flip(sample: tuple, kinds: Kinds, flip_x: bool, flip_y: bool) -> tuple:
-    """Mirror the images, masks and points of a resized sample."""
+    """Mirror the images, masks, points and boxes of a resized sample."""
     from PIL import Image
 
     size = _first_size(sample, kinds)
@@ -364,6 +383,12 @@ def _flip(sample: tuple, kinds: Kinds, flip_x: bool, flip_y: bool) -> tuple:
                 x[:, 0] = size[0] - x[:, 0]
             if flip_y:
                 x[:, 1] = size[1] - x[:, 1]
+        elif kind == BOX_KIND and (flip_x or flip_y):
+            x = as_box_tensor(x).clone()
+            if flip_x:
+                x[:, [0, 2]] = size[0] - x[:, [2, 0]]
+            if flip_y:
+                x[:, [1, 3]] = size[1] - x[:, [3, 1]]
         out.append(x)
     return tuple(out)
 

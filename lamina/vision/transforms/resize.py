@@ -8,6 +8,11 @@ sample's image: (0, 0) is the top-left corner of the top-left pixel, (W, H) the 
 corner of the bottom-right pixel, so pixel (i, j) has its centre at (i + 0.5, j + 0.5). This is the
 convention Pillow's `resize(box=...)` resamples in, so moving a point is an exact affine map.
 
+"bbox" elements are float tensors (N, 4) of boxes (x0, y0, x1, y1) in the same coordinates; a
+transform moves each box's corners like points and keeps the upright box around them, clipped
+to the output, and drops the boxes left with no area, with their labels
+(`lamina.vision.data.box_geometry`).
+
 Randomness. Random choices use Python's `random` module, which torch's DataLoader reseeds in each
 worker, and `lamina.set_seed` seeds. A geometric transform draws once per sample in `before_call`,
 so an image, its mask and its points move together.
@@ -31,6 +36,13 @@ import torch
 
 from lamina.core.registry import register
 from lamina.data.transform import Kinds, Transform
+from lamina.vision.data.box_geometry import (
+    BOX_KIND,
+    as_box_tensor,
+    clip_boxes,
+    drop_empty_boxes,
+    move_boxes,
+)
 from lamina.vision.data.images import image_to_tensor, mask_to_tensor
 
 RESIZE_METHODS = ("crop", "pad", "squish")
@@ -143,6 +155,13 @@ def _move_points(points: Any, plan: _Plan) -> torch.Tensor:
     return points * scale + shift
 
 
+def _move_boxes(boxes: Any, plan: _Plan) -> torch.Tensor:
+    """Boxes (N, 4) in source pixels, mapped to output pixels by `plan` and clipped to its
+    canvas."""
+    moved = move_boxes(as_box_tensor(boxes), lambda points: _move_points(points, plan))
+    return clip_boxes(moved, (0.0, 0.0), (float(plan.canvas[0]), float(plan.canvas[1])))
+
+
 class _Geometric(Transform):
     """Shared machinery: plan once per sample, apply the plan to each image, mask and points."""
 
@@ -155,7 +174,7 @@ class _Geometric(Transform):
     def __call__(self, sample: tuple, kinds: Kinds, split_idx: int | None = None) -> tuple:
         """Apply to `sample`; random choices only when `split_idx` is 0 (the training set)."""
         self._train = split_idx == 0
-        return super().__call__(sample, kinds, split_idx)
+        return drop_empty_boxes(super().__call__(sample, kinds, split_idx), kinds)
 
     def before_call(self, sample: tuple, kinds: Kinds) -> None:
         """Plan the geometry from the first image or mask in the sample."""
@@ -170,8 +189,8 @@ class _Geometric(Transform):
         raise NotImplementedError
 
     def encode(self, x: Any, kind: str) -> Any:
-        """Resample an image (with `resample`), a mask (nearest) or move points."""
-        if kind not in (*_SPATIAL, "points"):
+        """Resample an image (with `resample`), a mask (nearest) or move points or boxes."""
+        if kind not in (*_SPATIAL, "points", BOX_KIND):
             return x
         if self._plan is None:
             raise ValueError(
@@ -180,6 +199,8 @@ class _Geometric(Transform):
             )
         if kind == "points":
             return _move_points(x, self._plan)
+        if kind == BOX_KIND:
+            return _move_boxes(x, self._plan)
         if isinstance(x, torch.Tensor):
             raise TypeError(f"{type(self).__name__} runs on PIL images, before ToTensor")
         resample = self.resample if kind == "image" else "nearest"
@@ -375,11 +396,12 @@ class CropPad(_Geometric):
 
 @register("transform")
 class ToTensor(Transform):
-    """The last item transform: PIL images and masks to tensors, points to [-1, 1].
+    """The last item transform: PIL images and masks to tensors, points and boxes to [-1, 1].
 
     "image" becomes uint8 (C, H, W), "mask" int64 (H, W), "points" float (N, 2) scaled so that
     x = -1 is the left edge of the sample's image and +1 its right edge (y likewise), which is
-    `grid_sample`'s coordinate system for the batch stage. Other kinds pass through.
+    `grid_sample`'s coordinate system for the batch stage; "bbox" float (N, 4) likewise, and
+    boxes with no area are dropped with their labels. Other kinds pass through.
 
     `decode` leaves everything as it is: display code (`lamina.vision.data.show`) takes image
     tensors (C, H, W), mask tensors and points in [-1, 1], and scales the points to the image it
@@ -406,7 +428,16 @@ class ToTensor(Transform):
                 raise ValueError("ToTensor got points without an image or mask to scale them by")
             points = torch.as_tensor(x, dtype=torch.float32)
             return points / torch.tensor(self._size, dtype=torch.float32) * 2 - 1
+        if kind == BOX_KIND:
+            if self._size is None:
+                raise ValueError("ToTensor got boxes without an image or mask to scale them by")
+            boxes = torch.as_tensor(x, dtype=torch.float32)
+            return boxes / torch.tensor(self._size * 2, dtype=torch.float32) * 2 - 1
         return x
+
+    def __call__(self, sample: tuple, kinds: Kinds, split_idx: int | None = None) -> tuple:
+        """Convert every element; boxes with no area leave the sample with their labels."""
+        return drop_empty_boxes(super().__call__(sample, kinds, split_idx), kinds)
 
     def draft_size(self) -> tuple[int, int] | None:
         """None: converting does not constrain the decoded size."""

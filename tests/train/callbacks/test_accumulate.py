@@ -26,7 +26,7 @@ def _learner(bs: int, n: int = 16, cbs: list | None = None) -> Learner:
 
 
 def test_two_accumulated_batches_equal_one_batch_twice_as_large() -> None:
-    accumulated = _learner(bs=8, cbs=[GradientAccumulation(2)])
+    accumulated = _learner(bs=8, cbs=[GradientAccumulation(n_steps=2)])
     big = _learner(bs=16)
     start = [p.detach().clone() for p in big.model.parameters()]
     accumulated.fit(1)
@@ -49,7 +49,7 @@ def test_steps_only_every_n_batches_and_records_unscaled_losses() -> None:
             self.steps -= 1  # after_step also runs after a cancelled step
 
     counter = CountSteps()
-    learn = _learner(bs=2, n=16, cbs=[GradientAccumulation(3), counter])
+    learn = _learner(bs=2, n=16, cbs=[GradientAccumulation(n_steps=3), counter])
     initial = _learner(bs=2, n=16)
     learn.fit(1)
     assert counter.steps == 8 // 3
@@ -64,4 +64,20 @@ def test_steps_only_every_n_batches_and_records_unscaled_losses() -> None:
 @pytest.mark.parametrize("n_steps", [0, -1, 1.5, True, "2"])
 def test_rejects_bad_n_steps(n_steps: object) -> None:
     with pytest.raises(ValueError, match=r"n_steps must be a positive integer, got"):
-        GradientAccumulation(n_steps)
+        GradientAccumulation(n_steps=n_steps)
+
+
+def test_n_acc_counts_samples_as_fastai_does() -> None:
+    by_samples = _learner(bs=4, cbs=[GradientAccumulation(n_acc=16)])
+    big = _learner(bs=16)
+    by_samples.fit(1)
+    big.fit(1)
+    for got, expected in zip(by_samples.model.parameters(), big.model.parameters(), strict=True):
+        torch.testing.assert_close(got, expected)
+
+
+def test_a_positional_count_fails_naming_both_meanings() -> None:
+    with pytest.raises(TypeError, match=r"n_steps= \(batches.*n_acc= \(samples"):
+        GradientAccumulation(64)
+    with pytest.raises(TypeError, match="exactly one"):
+        GradientAccumulation(n_steps=2, n_acc=32)

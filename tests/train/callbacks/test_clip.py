@@ -46,7 +46,9 @@ def test_small_gradients_are_left_alone() -> None:
 
 def test_unscales_float16_gradients_before_clipping() -> None:
     clip, probe = GradientClip(max_norm=0.05), NormProbe()
-    learn = small_learner(classification=True, cbs=[MixedPrecision("fp16"), clip, probe])
+    learn = small_learner(
+        classification=True, cbs=[MixedPrecision("fp16", cpu_float16=True), clip, probe]
+    )
     learn.fit(1, lr=1e-2)
     # scaled gradients would be ~65536 times larger than max_norm after a clip on scaled values
     assert max(probe.norms) <= 0.05 * (1 + 1e-3)

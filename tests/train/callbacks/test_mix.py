@@ -17,10 +17,10 @@ class Snapshot(Callback):
     run_valid = False
 
     def __init__(self, order: int) -> None:
-        self.order, self.xb, self.losses = order, [], []
+        self.order, self.inputs, self.losses = order, [], []
 
     def before_batch(self) -> None:
-        self.xb.append(self.learn.xb[0].clone())
+        self.inputs.append(self.learn.xb[0].clone())
 
     def after_loss(self) -> None:
         self.losses.append((self.learn.loss, self.learn.pred.detach(), self.learn.loss_func))
@@ -36,7 +36,7 @@ def test_inputs_and_loss_are_mixed_with_the_callbacks_lambda(make) -> None:
     learn = tiny_learner(classification=True, cbs=[before, mix, after])
     batch = next(iter(learn.dls.train))
     learn.one_batch(batch)
-    x, mixed, lam, perm = before.xb[0], after.xb[0], mix.lam, mix.perm
+    x, mixed, lam, perm = before.inputs[0], after.inputs[0], mix.lam, mix.perm
     torch.testing.assert_close(x, batch[0])
     assert 0 <= lam <= 1
     assert sorted(perm.tolist()) == list(range(len(x)))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pytest
 import torch
 from torch import nn
@@ -60,7 +62,7 @@ def test_fp16_scaler_scales_the_loss_and_steps() -> None:
 
     probe = ScaleProbe()
     probe.ratios = []
-    learn = _linear_learner(MixedPrecision("fp16"), probe)
+    learn = _linear_learner(MixedPrecision("fp16", cpu_float16=True), probe)
     before = learn.validate()[0]
     learn.fit(3)
     assert learn.mixed_precision.scaler is not None
@@ -81,7 +83,7 @@ def test_fp16_scaler_skips_a_step_whose_gradients_overflow() -> None:
                 self.weights = [p.detach().clone() for p in self.learn.model.parameters()]
 
     overflow = Overflow()
-    learn = _linear_learner(MixedPrecision(torch.float16), overflow)
+    learn = _linear_learner(MixedPrecision(torch.float16, cpu_float16=True), overflow)
     learn.dls.train.bs = 256  # one batch per epoch
     learn._prepare()
     start = [p.detach().clone() for p in learn.model.parameters()]
@@ -117,11 +119,11 @@ def test_autocast_is_left_when_a_batch_fails() -> None:
 
 
 def test_state_round_trips_the_loss_scale() -> None:
-    learn = _linear_learner(MixedPrecision("float16"))
+    learn = _linear_learner(MixedPrecision("float16", cpu_float16=True))
     learn.fit(1)
     state = learn.mixed_precision.state_dict()
     assert state["scale"] == learn.mixed_precision.scaler.get_scale()
-    fresh = MixedPrecision("float16")
+    fresh = MixedPrecision("float16", cpu_float16=True)
     fresh.load_state_dict({**state, "scale": 1024.0})
     other = _linear_learner(fresh)
     other.fit(1)
@@ -129,12 +131,60 @@ def test_state_round_trips_the_loss_scale() -> None:
 
 
 def test_fp16_steps_only_when_accumulation_and_clipping_allow() -> None:
-    learn = _linear_learner(MixedPrecision("fp16"), GradientAccumulation(2), GradientClip(0.1))
+    learn = _linear_learner(
+        MixedPrecision("fp16", cpu_float16=True), GradientAccumulation(n_steps=2), GradientClip(0.1)
+    )
     learn.fit(1)  # 8 batches: 4 real steps, each unscaled, clipped, then stepped by the scaler
     scaler = learn.mixed_precision.scaler
     assert scaler.state_dict()["_growth_tracker"] == 4
     assert float(learn.gradient_clip.norm) < 1e3  # clipped the unscaled gradients
     assert learn.recorder.values[-1][1] < learn.recorder.losses[0]
+
+
+def test_to_fp16_on_the_cpu_warns_once_and_trains_under_bfloat16() -> None:
+    early = Probe(order=35)  # sees the model's output as autocast left it
+    learn = _linear_learner(early).to_fp16()
+    with pytest.warns(UserWarning, match="float16 autocast on the CPU is tens of times slower"):
+        before = learn.validate()[0]
+    learn.fit(2)
+    assert learn.mixed_precision.active_dtype == torch.bfloat16
+    assert early.pred_dtypes == {torch.bfloat16}
+    assert learn.mixed_precision.scaler is None  # no float16 loss scaling either
+    assert learn.recorder.values[-1][1] < 0.5 * before  # it still trains
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn.fit(1)  # once: the second fit is quiet
+
+
+@pytest.mark.gpu
+def test_to_fp16_on_cuda_keeps_float16_without_a_warning() -> None:
+    learn = tiny_learner(classification=True)
+    learn.dls = synth_classification(device="cuda")
+    learn.to_fp16()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn.fit(1, lr=1e-2)
+    assert learn.mixed_precision.active_dtype == torch.float16
+    assert learn.mixed_precision.scaler is not None
+
+
+def test_cpu_float16_opt_in_keeps_float16() -> None:
+    early = Probe(order=35)
+    learn = _linear_learner(MixedPrecision("float16", cpu_float16=True), early)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        learn.fit(1)
+    assert learn.mixed_precision.active_dtype == torch.float16
+    assert early.pred_dtypes == {torch.float16}
+
+
+def test_precision_float16_on_the_cpu_falls_back_too() -> None:
+    dls = synth_classification(n_train=64, n_valid=32, device="cpu")
+    learn = Learner(dls, nn.Linear(8, 3), precision="float16")
+    learn.progress.silent = True
+    with pytest.warns(UserWarning, match="training under bfloat16 autocast instead"):
+        learn.fit(1)
+    assert learn.mixed_precision.active_dtype == torch.bfloat16
 
 
 @pytest.mark.parametrize("dtype", ["float32", torch.float32, 16])
