@@ -10,6 +10,7 @@ from torch import nn
 
 from lamina.collab.loaders import CollabDataLoaders, CollabVocab
 from lamina.collab.models import EmbeddingDotBias, EmbeddingNN
+from lamina.collab.y_range import AUTO, rating_range_of, resolve_y_range
 from lamina.core.modules import eval_mode, unwrap_model
 from lamina.core.registry import register
 from lamina.models import build_model
@@ -160,7 +161,7 @@ def _is_scalar(value: Any) -> bool:
 def collab_learner(
     dls: CollabDataLoaders,
     n_factors: int = 50,
-    y_range: tuple[float, float] | None = (0, 5.5),
+    y_range: tuple[float, float] | str | None = AUTO,
     use_nn: bool = False,
     layers: Sequence[int] | None = None,
     emb_szs: dict[str, int] | None = None,
@@ -170,7 +171,10 @@ def collab_learner(
 
     Args:
         n_factors: width of user and item factors of the dot-product model.
-        y_range: predictions are squashed into `(low, high)` (a little wider than the ratings).
+        y_range: predictions are squashed into `(low, high)`. "auto" (default): a little
+            wider than the ratings, `(low - span / 4, high + span / 8)`, i.e. (0, 5.5) for
+            ratings 1 to 5. A given range must cover every rating (else a `ValueError`: those
+            ratings could never be predicted); None: no squashing.
         use_nn: a neural network over concatenated embeddings instead of a dot product; its
             widths follow `emb_sz_rule` unless `emb_szs={"user": ..., "item": ...}`.
         layers: hidden widths of the network (default `[100]`).
@@ -183,7 +187,8 @@ def collab_learner(
     if not isinstance(dls, CollabDataLoaders):
         raise ValueError(f"dls must be CollabDataLoaders, got {type(dls).__name__}")
     n_users, n_items = len(dls.vocab.users), len(dls.vocab.items)
-    y_bounds = None if y_range is None else [float(y_range[0]), float(y_range[1])]
+    bounds = resolve_y_range(y_range, rating_range_of(dls)) if y_range is not None else None
+    y_bounds = None if bounds is None else list(bounds)
     if use_nn:
         sizes = dict(emb_szs or {})
         arch = {"n_users": n_users, "n_items": n_items,

@@ -99,8 +99,9 @@ def clean_ratings(
 class CollabDataLoaders(DataLoaders):
     """Batches `(x, rating)`: `x` int64 (B, 2) of (user index, item index), rating float (B,).
 
-    Keeps the `vocab` of users and items, the column names, and every rated pair (for
-    recommendations that skip what a user has rated). Build one with `from_df` or `from_csv`.
+    Keeps the `vocab` of users and items, the column names, every rated pair (for
+    recommendations that skip what a user has rated) and the `rating_range` (lowest,
+    highest). Build one with `from_df` or `from_csv`.
     """
 
     def __init__(
@@ -111,6 +112,7 @@ class CollabDataLoaders(DataLoaders):
         names: Sequence[str],
         rated: torch.Tensor | None = None,
         device: torch.device | str | None = None,
+        rating_range: tuple[float, float] | None = None,
     ) -> None:
         # Ratings are fitted with the mean squared error; the model gives one number per pair.
         target = TargetInfo(loss_name="mse_flat", c=1, vocab=vocab)
@@ -118,6 +120,8 @@ class CollabDataLoaders(DataLoaders):
         self.vocab: CollabVocab = vocab
         self.names = list(names)
         self.rated = rated  # int64 (n, 2): every (user, item) pair in the data
+        # The lowest and highest rating (None: unknown), from which collab_learner's y_range.
+        self.rating_range = rating_range
 
     @classmethod
     def from_df(
@@ -164,7 +168,10 @@ class CollabDataLoaders(DataLoaders):
         train = TensorBatches(x[train_idx], y[train_idx], bs=bs, shuffle=True, seed=seed,
                               drop_last=len(train_idx) > bs, device=device)  # fmt: skip
         valid = TensorBatches(x[valid_idx], y[valid_idx], bs=bs * 2, device=device)
-        return cls(train, valid, vocab, names, rated=x, device=device)
+        # Every rating, validation too: a range set by the training ratings alone could still
+        # cap a validation rating and skew the metric.
+        rating_range = (float(y.min()), float(y.max()))
+        return cls(train, valid, vocab, names, rated=x, device=device, rating_range=rating_range)
 
     @classmethod
     def from_csv(cls, path: str | Path, sep: str = ",", **kwargs: Any) -> CollabDataLoaders:

@@ -11,6 +11,7 @@ through the hooks of `TransformBlock`.
 
 from lamina.data.block_loader import BlockDataLoader, BlockDataLoaders
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
+from lamina.data.collate_check import UnequalShapesError
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import (
     ColReader,
@@ -62,6 +63,7 @@ __all__ = [
     "TrainTestSplitter",
     "Transform",
     "TransformBlock",
+    "UnequalShapesError",
     "Vocab",
     "get_files",
     "grandparent_label",

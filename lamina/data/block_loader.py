@@ -19,6 +19,7 @@ import torch
 from lamina.core.device import default_device, to_device
 from lamina.core.registry import registered_name
 from lamina.data.blocks import TransformBlock
+from lamina.data.collate_check import CheckedCollate
 from lamina.data.item_dataset import Datasets, ItemDataset
 from lamina.data.loaders import DataLoaders, TargetInfo
 from lamina.data.seeded_order import (
@@ -61,10 +62,11 @@ class BlockCollate:
 
 def collate_for(blocks: Sequence[TransformBlock] | None) -> Callable[[list[tuple]], Any]:
     """The collate function for samples of these blocks: torch's `default_collate` when no block
-    brings its own (the fast path), else a `BlockCollate`."""
-    if blocks is None or all(type(b).collate is TransformBlock.collate for b in blocks):
-        return torch.utils.data.default_collate
-    return BlockCollate(blocks)
+    brings its own (the fast path), else a `BlockCollate`; either way inside a
+    `CheckedCollate`, which names the items when their shapes differ."""
+    if blocks is None or all(block.collates_by_stacking for block in blocks):
+        return CheckedCollate(torch.utils.data.default_collate, blocks)
+    return CheckedCollate(BlockCollate(blocks), blocks)
 
 
 class CollateThenTransform:

@@ -24,7 +24,7 @@ import torch
 
 from lamina.core.registry import register
 from lamina.data.transform import Kinds, Transform
-from lamina.data.vocab import Vocab, as_vocab
+from lamina.data.vocab import Vocab, as_vocab, warn_if_one_class
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -42,9 +42,12 @@ class Categorize(Transform):
         self.vocab = as_vocab(vocab)
 
     def setup(self, labels: Sequence[Any]) -> None:
-        """Fit the vocab on the training labels, unless one was given."""
+        """Fit the vocab on the training labels, unless one was given; warn when they hold a
+        single class."""
+        distinct = set(labels)
         if self.vocab is None:
-            self.vocab = Vocab.from_labels(labels)
+            self.vocab = Vocab(distinct, sort=True)
+        warn_if_one_class(distinct, len(labels))
 
     def _fitted(self) -> Vocab:
         if self.vocab is None:
@@ -205,6 +208,22 @@ class TransformBlock:
         Override for elements that need padding or other batching of their own.
         """
         return torch.utils.data.default_collate(values)
+
+    @property
+    def collates_by_stacking(self) -> bool:
+        """Whether this block batches its values by stacking them (`collate` not overridden),
+        so that they must share one shape."""
+        return type(self).collate is TransformBlock.collate
+
+    def unequal_shapes_message(self, examples: list[tuple[str, tuple[int, ...]]]) -> str:
+        """The error message when this element's values in one batch differ in shape.
+
+        `examples`: one `(item name, shape)` per distinct shape, in batch order. Override to
+        phrase it in the block's terms and suggest its fix.
+        """
+        from lamina.data.collate_check import default_unequal_shapes_message
+
+        return default_unequal_shapes_message(f"the {self.kind} element", examples)
 
     def dataloader(self, dataset: ItemDataset, settings: dict[str, Any]) -> Iterable | None:
         """A loader of this block's own for `dataset`, or None for the standard one.

@@ -16,6 +16,7 @@ from typing import Any
 import torch
 
 from lamina.data.blocks import TransformBlock
+from lamina.data.collate_check import NamedSamples
 from lamina.data.transform import Kinds, Pipeline, Transform
 
 
@@ -82,6 +83,10 @@ class ItemDataset(torch.utils.data.Dataset):
                 f"{self.names[index]}: {step} failed: {type(error).__name__}: {error}"
             ) from error
         return sample
+
+    def __getitems__(self, indices: Sequence[int]) -> NamedSamples:
+        """The samples at `indices`, carrying their items' names (for collation errors)."""
+        return NamedSamples([self[index] for index in indices], [self.names[i] for i in indices])
 
     @staticmethod
     def _encode(value: Any, tfms: list[Transform], kind: str) -> Any:

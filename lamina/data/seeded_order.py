@@ -18,6 +18,8 @@ from typing import Any
 
 import torch
 
+from lamina.data.collate_check import read_many
+
 _MIX = 0x9E3779B97F4A7C15  # odd 64-bit constant (golden ratio): spreads batch numbers apart
 _SEED_RANGE = 2**63
 
@@ -72,11 +74,11 @@ class SeededItems(torch.utils.data.Dataset):
 
     def __getitems__(self, keys: Sequence[Any]) -> list:
         if not keys or not isinstance(keys[0], tuple):
-            return [self.dataset[key] for key in keys]
+            return read_many(self.dataset, keys)
         in_worker = torch.utils.data.get_worker_info() is not None
         # A worker's generators are its own; in this process they are forked for the batch.
         with seeded(keys[0][0], fork=not in_worker):
-            return [self.dataset[index] for _, index in keys]
+            return read_many(self.dataset, [index for _, index in keys])
 
 
 @contextmanager

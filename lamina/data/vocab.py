@@ -8,7 +8,7 @@ whatever order they were seen in, and the same indices in every application.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -35,6 +35,23 @@ def json_scalar(value: Any) -> Any:
     if isinstance(value, float):
         return int(value) if value.is_integer() else value
     return str(value)
+
+
+def warn_if_one_class(labels: Collection[Any], n_items: int, what: str = "training") -> None:
+    """Warn when the distinct `labels` of a classification target's `n_items` training items
+    are a single class: a model then learns to answer it always, and its loss falls to 0."""
+    if len(labels) != 1:
+        return
+    import warnings
+
+    (label,) = labels
+    warnings.warn(
+        f"the {what} targets hold a single class, {label!r} (all {n_items} items): a "
+        "classifier learns to answer it whatever the input, with a loss falling to 0; check "
+        "the labelling (label function, column) and the split",
+        UserWarning,
+        stacklevel=3,
+    )
 
 
 def lookup_values(values: Any) -> Any:

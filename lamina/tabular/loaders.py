@@ -15,6 +15,7 @@ from lamina.data.show import frame_figure, sampled_rows
 from lamina.data.splitters import RandomSplitter
 from lamina.tabular.batches import TabularBatches
 from lamina.tabular.columns import cont_cat_split
+from lamina.tabular.frame_checks import check_unique_columns
 from lamina.tabular.processor import DEFAULT_PROCS, TabularProcessor
 
 if TYPE_CHECKING:
@@ -112,6 +113,7 @@ class TabularDataLoaders(DataLoaders):
         if len(df) == 0:
             raise ValueError("the frame is empty (0 rows): there is nothing to learn from")
         if cat_names is None and cont_names is None:
+            check_unique_columns(df)  # every column is about to be used
             cont_names, cat_names = cont_cat_split(df, dep_var=y_names)
         train_rows, valid_rows = _split(df, valid_idx, splitter, valid_pct, seed)
         processor = TabularProcessor(cat_names, cont_names, y_names, procs, y_block)

@@ -13,7 +13,8 @@ import numpy as np
 import torch
 
 from lamina.core.registry import from_entry, to_entry
-from lamina.data.vocab import distinct_labels, lookup_values
+from lamina.data.vocab import distinct_labels, lookup_values, warn_if_one_class
+from lamina.tabular.frame_checks import check_scalar_cells, check_unique_columns
 from lamina.tabular.procs import Categorify, FillMissing, Standardize, TabularProc
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def check_columns(df: pd.DataFrame, names: Sequence[str]) -> None:
     absent = [name for name in names if name not in df.columns]
     if absent:
         raise ValueError(f"columns {absent} are named but absent; the frame has {list(df.columns)}")
+    check_unique_columns(df, names)
 
 
 def _check_numeric(df: pd.DataFrame, names: Sequence[str], role: str) -> None:
@@ -150,6 +152,7 @@ class TabularProcessor:
         the validation rows still has an index.
         """
         check_columns(df, [*self.cat_names, *self.cont_names, *self.y_names])
+        check_scalar_cells(df, self.cat_names, "categorical")
         self._check_targets(df)
         if self.y_names and self.y_block is None:
             self.y_block = infer_y_block(df, self.y_names)
@@ -161,6 +164,8 @@ class TabularProcessor:
                 )
             self.y_vocab = distinct_labels(df[self.y_names[0]])
         train = df if train_idx is None else df.iloc[np.asarray(train_idx, dtype=np.int64)]
+        if self.y_block == "category":
+            warn_if_one_class(distinct_labels(train[self.y_names[0]]), len(train))
         check_columns(train, [])
         _check_numeric(train, self.cont_names, "continuous")
         frame = train[[*self.cat_names, *self.cont_names]].copy()
@@ -180,6 +185,8 @@ class TabularProcessor:
                     f"{missing[:5].tolist()}...); drop those rows first, e.g. "
                     f"df.dropna(subset={[name]!r})"
                 )
+        if self.y_block != "regression":
+            check_scalar_cells(df, self.y_names, "target")
         if self.y_block == "regression":
             _check_numeric(df, self.y_names, "target")
 
@@ -216,6 +223,7 @@ class TabularProcessor:
     def encode_inputs(self, df: pd.DataFrame) -> tuple[torch.Tensor, torch.Tensor]:
         """The model inputs for the rows of `df`: `x_cat` int64 (n, n_cat), `x_cont` float32."""
         check_columns(df, [*self.cat_names, *self.cont_names])
+        check_scalar_cells(df, self.cat_names, "categorical")
         _check_numeric(df, self.cont_names, "continuous")
         frame = df[[*self.cat_names, *self.cont_names]].copy()
         cat_names = list(self.cat_names)

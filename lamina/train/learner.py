@@ -39,7 +39,7 @@ from lamina.train.callback import (
     CancelValidate,
     overrides,
 )
-from lamina.train.loss_check import call_loss, default_loss_for
+from lamina.train.loss_check import LossShapeWatch, default_loss_for
 from lamina.train.metric_base import Metrics, as_metric
 
 _CANCELS = (CancelFit, CancelEpoch, CancelTrain, CancelValidate, CancelBatch, CancelBackward,
@@ -147,6 +147,7 @@ class Learner:
         self.yb: tuple = ()
         self.pred: Any = None
         self.loss: torch.Tensor | None = None
+        self._loss_watch = LossShapeWatch()
         self.export_spec: dict[str, Any] | None = None  # set by application factories
         self.add_cbs([cb_lib.Recorder(), cb_lib.ProgressCallback(), cb_lib.TerminateOnNaN()])
         self.add_cbs(_listify(cbs))
@@ -385,7 +386,9 @@ class Learner:
         if not self.yb:
             return
         assert self.loss_func is not None, "_prepare settles the loss before any batch"
-        self.loss_grad = call_loss(self.loss_func, self.pred, self.yb, check=self.iter == 0)
+        self.loss_grad = self._loss_watch(
+            self.loss_func, self.pred, self.yb, self.training, self.iter
+        )
         self.loss = self.loss_grad.detach()
         self("after_loss")
         if not self.training:

@@ -25,11 +25,14 @@ def loss_name(loss_func: Callable) -> str:
     return getattr(loss_func, "__name__", type(loss_func).__name__)
 
 
-def call_loss(loss_func: Callable, pred: Any, targets: tuple, check: bool = False) -> torch.Tensor:
+def call_loss(
+    loss_func: Callable, pred: Any, targets: tuple, check: bool = False, where: str = ""
+) -> torch.Tensor:
     """`loss_func(pred, *targets)`, re-raising a failure with the shapes and dtypes involved.
 
     With `check`, warnings about silently broadcast shapes (as torch's MSE gives) become errors
-    too; the loop asks for this on the first batch of each epoch only.
+    too; the loop asks for this whenever the shapes change (`LossShapeWatch`). `where` names the
+    batch in the message (e.g. "training batch 3").
     """
     try:
         if check:
@@ -40,9 +43,10 @@ def call_loss(loss_func: Callable, pred: Any, targets: tuple, check: bool = Fals
             loss = loss_func(pred, *targets)
     except (RuntimeError, ValueError, IndexError, TypeError, UserWarning) as error:
         target = targets[0] if len(targets) == 1 else targets
+        at = f" at {where}" if where else ""
         raise ValueError(
             f"the loss {loss_name(loss_func)} cannot pair the model output ({_describe(pred)}) "
-            f"with the target ({_describe(target)}): {error}"
+            f"with the target ({_describe(target)}){at}: {error}"
         ) from error
     if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
         raise ValueError(
@@ -50,6 +54,70 @@ def call_loss(loss_func: Callable, pred: Any, targets: tuple, check: bool = Fals
             f"{_describe(loss)}"
         )
     return loss
+
+
+def _shape(value: Any) -> Any:
+    if isinstance(value, torch.Tensor):
+        return value.shape
+    if isinstance(value, (tuple, list)):
+        return tuple(_shape(item) for item in value)
+    return None
+
+
+def _ranks(shapes: Any) -> Any:
+    if isinstance(shapes, torch.Size):
+        return len(shapes)
+    if isinstance(shapes, tuple):
+        return tuple(_ranks(item) for item in shapes)
+    return None
+
+
+class LossShapeWatch:
+    """Calls the loss for every batch, checking strictly whenever the shapes change.
+
+    Comparing shape tuples costs no device sync, so each batch is watched: a batch whose
+    output or target shapes differ from the last checked batch's is checked with broadcast
+    warnings as errors, and one whose output or target has a different number of dimensions
+    than the loader's first batch's is refused, naming the batch, both shapes and the likely cause.
+    """
+
+    def __init__(self) -> None:
+        self.first: Any = None
+        self.last: Any = None
+
+    def __call__(
+        self, loss_func: Callable, pred: Any, targets: tuple, training: bool, batch: int
+    ) -> torch.Tensor:
+        shapes = (_shape(pred), _shape(targets))
+        if shapes == self.last:
+            return call_loss(loss_func, pred, targets)
+        where = f"{'training' if training else 'validation'} batch {batch}"
+        if self.first is None or batch == 0:  # each pass over a loader sets the reference
+            self.first = shapes
+        elif _ranks(shapes) != _ranks(self.first):
+            raise ValueError(
+                f"{where}: the model output and target shapes {_shown(shapes)} do not have the "
+                f"dimensions of the first batch's {_shown(self.first)}; likely some items' "
+                "labels (or the model's output) take another form, e.g. a list or a 1-element "
+                "array where others hold a number; give every item a target of one shape"
+            )
+        loss = call_loss(loss_func, pred, targets, check=True, where=where)
+        self.last = shapes
+        return loss
+
+
+def _shown(shapes: Any) -> str:
+    pred, targets = shapes
+    target = targets[0] if len(targets) == 1 else targets
+    return f"(output {_plain(pred)}, target {_plain(target)})"
+
+
+def _plain(shape: Any) -> Any:
+    if isinstance(shape, torch.Size):
+        return tuple(shape)
+    if isinstance(shape, tuple):
+        return tuple(_plain(item) for item in shape)
+    return shape
 
 
 def default_loss_for(dls: Loaders) -> Callable:

@@ -54,7 +54,7 @@ def test_categorize_fits_on_labels_and_decodes() -> None:
     assert tfm.decode(encoded, "category") == "b"
     assert tfm.decode(torch.tensor([1, 0]), "category") == ["b", "a"]
     given = Categorize(vocab=["z", "a"])
-    given.setup(["a"])
+    given.setup(["a", "z", "a"])
     assert list(given.vocab) == ["z", "a"]  # a given vocab keeps its order and is not refitted
     rebuilt = transform_from_config(json.loads(json.dumps(transform_to_config(tfm))))
     assert rebuilt.vocab == tfm.vocab
@@ -125,7 +125,7 @@ def test_blocks_are_registered_and_rebuild_from_config() -> None:
 def test_block_type_tfms_are_fresh_copies() -> None:
     block = CategoryBlock()
     first, second = block.type_tfms()[0], block.type_tfms()[0]
-    first.setup(["a"])
+    first.setup(["a", "b"])
     assert second.vocab is None
     assert block.vocab is None
 

@@ -56,9 +56,10 @@ def test_splits_hold_encoded_samples_and_run_item_tfms_with_their_split_idx() ->
 
 
 def test_vocab_is_fitted_on_training_labels_only() -> None:
-    rows = [{"value": 0.0, "label": "a"}, {"value": 1.0, "label": "zebra"}]
-    with pytest.raises(ItemError, match=r"row 1 \(validation set\).*'zebra' is not in the vocab"):
-        _build(rows, ([0], [1]))
+    rows = [{"value": 0.0, "label": "a"}, {"value": 0.5, "label": "b"}]
+    rows.append({"value": 1.0, "label": "zebra"})
+    with pytest.raises(ItemError, match=r"row 2 \(validation set\).*'zebra' is not in the vocab"):
+        _build(rows, ([0, 1], [2]))
 
 
 def test_a_getter_that_raises_names_the_item_and_the_getter() -> None:

@@ -152,6 +152,9 @@ class ImageBlock(TransformBlock):
 
             verify_image(value)
 
+    def unequal_shapes_message(self, examples: list[tuple[str, tuple[int, ...]]]) -> str:
+        return unequal_sizes_message("images", examples)
+
     def describe(self, value: Any) -> str | None:
         return _describe_image(value)
 
@@ -189,6 +192,9 @@ class MaskBlock(TransformBlock):
 
     def verify(self, value: Any) -> None:
         ImageBlock.verify(self, value)  # type: ignore[arg-type]
+
+    def unequal_shapes_message(self, examples: list[tuple[str, tuple[int, ...]]]) -> str:
+        return unequal_sizes_message("masks", examples)
 
     def describe(self, value: Any) -> str | None:
         return _describe_image(value)
@@ -233,6 +239,28 @@ def draft_hint(tfms: Sequence[Transform]) -> tuple[int, int] | None:
     if not sizes:
         return None
     return max(size[0] for size in sizes), max(size[1] for size in sizes)
+
+
+def unequal_sizes_message(what: str, examples: list[tuple[str, tuple[int, ...]]]) -> str:
+    """Images (or masks) of one batch differ in size: name the files and sizes, give the fix.
+
+    `examples`: one `(file, shape)` per distinct shape, shapes (C, H, W) or (H, W).
+    """
+    shown = ", ".join(f"{name} {_size_text(shape)}" for name, shape in examples[:4])
+    more = f" (and {len(examples) - 4} other sizes)" if len(examples) > 4 else ""
+    return (
+        f"{what} of one batch differ in size and cannot be stacked (width x height): "
+        f"{shown}{more}; add "
+        "item_tfms=Resize(size) (or RandomResizedCrop(size)) to the DataBlock or loaders so "
+        f"that all {what} have one size"
+    )
+
+
+def _size_text(shape: tuple[int, ...]) -> str:
+    if len(shape) < 2:
+        return f"of shape {shape}"
+    height, width = shape[-2:]
+    return f"{width}x{height}"
 
 
 def _describe_image(value: Any) -> str | None:
