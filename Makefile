@@ -1,6 +1,7 @@
 # Two commands set up and run everything on a fresh machine:
 #   make demo   trains the README's three-line example on the built-in data set
-#   make test   runs ruff, mypy and the whole test suite (all but the browser test)
+#   make test   runs ruff, mypy and the test suite (all but the slow, notebook and browser tests)
+#   make test-slow      the slow tests (minutes): SIGKILL-and-resume trials, CLI training
 #   make test-browser   installs headless Chromium if needed and tests the server's page in it
 #   make test-notebooks runs every notebook in examples/ in a fresh Jupyter kernel
 PYTHON ?= python3
@@ -8,7 +9,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-browser test-notebooks lint typecheck bench install clean
+.PHONY: demo test test-slow test-browser test-notebooks lint typecheck bench install clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +36,12 @@ typecheck: $(STAMP)
 	$(VENV)/bin/mypy
 
 test: lint typecheck
-	$(PY) -m pytest -q -m "not browser and not notebooks"
+	$(PY) -m pytest -q -m "not browser and not notebooks and not slow"
+
+# The slow tests (minutes: SIGKILL-and-resume trials, a CLI train from the shell, spawned
+# workers); CI runs them after `make test`.
+test-slow: $(STAMP)
+	$(PY) -m pytest -q -m "slow and not browser and not notebooks"
 
 # Each examples/*.ipynb executed top to bottom by nbclient in a fresh kernel of $(PY).
 test-notebooks: $(STAMP)
