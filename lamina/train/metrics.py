@@ -34,6 +34,7 @@ from lamina.train.metric_shapes import (
 from lamina.train.metrics_confusion import (
     BalancedAccuracy,
     MatthewsCorrCoef,
+    _LabelConfusion,
     balanced_accuracy,
     matthews_corrcoef,
 )
@@ -133,10 +134,8 @@ class AccuracyMulti(AvgMetric):
 
 
 # ----------------------------------------------------------------------- precision, recall, F1
-class _ConfusionScore(Metric):
+class _ConfusionScore(_LabelConfusion):
     """Gathers predicted and true labels; scores them from the confusion matrix at the end."""
-
-    default_name = ""
 
     def __init__(self, average: str = "binary", pos_label: int = 1, name: str | None = None):
         if average not in AVERAGES:
@@ -145,20 +144,11 @@ class _ConfusionScore(Metric):
             raise ValueError(f"pos_label must be a class index >= 0, got {pos_label!r}")
         self.average, self.pos_label = average, pos_label
         self._name = name or self.default_name
-        self.reset()
+        super().__init__()
 
     @property
     def name(self) -> str:
         return self._name
-
-    def reset(self) -> None:
-        self.labels: list[torch.Tensor] = []
-        self.targs: list[torch.Tensor] = []
-
-    def update(self, pred: torch.Tensor, targ: torch.Tensor) -> None:
-        labels, targ = predicted_classes(pred.detach(), targ.detach())
-        self.labels.append(labels.reshape(-1))
-        self.targs.append(targ.reshape(-1).long())
 
     def per_class(
         self, true_pos: torch.Tensor, n_pred: torch.Tensor, n_true: torch.Tensor
@@ -166,14 +156,8 @@ class _ConfusionScore(Metric):
         """The score of each class from its counts."""
         raise NotImplementedError
 
-    @property
-    def value(self) -> float:
-        if not self.labels:
-            return float("nan")
-        labels, targs = torch.cat(self.labels).cpu(), torch.cat(self.targs).cpu()
-        n_classes = int(torch.maximum(labels.max(), targs.max())) + 1
-        matrix = torch.bincount(targs * n_classes + labels, minlength=n_classes**2)
-        matrix = matrix.reshape(n_classes, n_classes).double()  # rows: true, columns: predicted
+    def score(self, matrix: torch.Tensor) -> float:
+        n_classes = len(matrix)
         true_pos, n_pred, n_true = matrix.diagonal(), matrix.sum(0), matrix.sum(1)
         if self.average == "micro":
             return float(self.per_class(true_pos.sum(), n_pred.sum(), n_true.sum()))
