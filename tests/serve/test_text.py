@@ -4,12 +4,8 @@ and the text input rules (empty, wrong content type, not UTF-8, too large: 4xx).
 from __future__ import annotations
 
 import json
-import re
-from pathlib import Path
 
-import pandas as pd
 import pytest
-import torch
 
 from lamina import load_learner
 from tests.serve.helpers import request
@@ -17,34 +13,6 @@ from tests.serve.helpers import request
 TEXTS = ["Return the value of the named attribute of the object.",
          "I had a quarrel with the headmaster about the school.",
          "The naïve café — 東京 — of the school."]  # fmt: skip
-
-
-def _sentences(text: str) -> list[str]:
-    pieces = re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text))
-    return [piece.strip() for piece in pieces if len(piece.split()) >= 6]
-
-
-@pytest.fixture(scope="module")
-def text_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A tiny AWD-LSTM classifier of prose (a novel) against Python's help texts, one epoch."""
-    from pydoc_data.topics import topics
-
-    from lamina.text import TextDataLoaders, text_classifier_learner
-
-    data = Path(__file__).parents[1] / "text" / "data" / "botchan_excerpt.txt"
-    novel = _sentences(data.read_text(encoding="utf-8"))[:60]
-    python = [s for name in sorted(topics)[:20] for s in _sentences(topics[name])][:60]
-    frame = pd.DataFrame({"text": novel + python,
-                          "label": ["novel"] * len(novel) + ["python"] * len(python)})  # fmt: skip
-    dls = TextDataLoaders.from_df(frame, text_col="text", label_col="label", seed=0, bs=16,
-                                  min_freq=1, device="cpu")  # fmt: skip
-    torch.manual_seed(0)
-    learn = text_classifier_learner(dls, "awd_lstm", metrics="accuracy",
-                                    config={"emb_sz": 32, "n_hid": 64, "n_layers": 2})  # fmt: skip
-    learn.progress.silent = True
-    learn.unfreeze()
-    learn.fit_one_cycle(1, 1e-2)
-    return learn.export(tmp_path_factory.mktemp("text") / "clas.lamina")
 
 
 def test_text_answers_equal_the_learners(serve_app, text_export) -> None:
