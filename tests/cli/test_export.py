@@ -23,6 +23,18 @@ pytestmark = [
 
 
 @pytest.fixture(scope="module")
+def vision_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lamina.vision import ImageDataLoaders, Resize, vision_learner
+    from tests.serve.helpers import digit_subset
+
+    root = tmp_path_factory.mktemp("vision")
+    images = digit_subset(root / "images", classes="01", per_class=4)
+    dls = ImageDataLoaders.from_folder(images, valid_pct=0.25, seed=0, item_tfms=Resize(16), bs=4)
+    torch.manual_seed(0)
+    return vision_learner(dls, "resnet18", pretrained=False).export(root / "v.lamina")
+
+
+@pytest.fixture(scope="module")
 def tabular_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from lamina.tabular import TabularDataLoaders, load_penguins, tabular_learner
 
@@ -96,6 +108,20 @@ def _export(model: Path, fmt: str, tmp_path: Path, capsys) -> Path:
 
 
 @pytest.mark.slow  # tracing takes a few seconds
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_loaded_vision_model_exports(vision_export, fmt, tmp_path, capsys) -> None:
+    # a loaded learner has no data: the example batch comes from its inference pipeline
+    path = _export(vision_export, fmt, tmp_path, capsys)
+    learn = load_learner(vision_export, device="cpu")
+    files = sorted((vision_export.parent / "images").rglob("*.png"))[:3]
+    (x,) = learn.inference_pipeline().batch(files)
+    got = FORMATS[fmt][1](path, ["input"], (x,))
+    learn.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(got, learn.model(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("fmt", list(FORMATS))
 def test_tabular_file_answers_as_the_learner(tabular_export, fmt, tmp_path, capsys) -> None:
     from lamina.tabular import load_penguins
