@@ -110,7 +110,10 @@ def _app_details(app: str, spec: dict[str, Any]) -> dict[str, Any]:
 
 def export_info(path: str | Path) -> dict[str, Any]:
     """A JSON-able summary of an export: application, architecture, classes, inputs,
-    preprocessing, tensors and their size, and the lamina version that wrote it."""
+    preprocessing, what `lamina export` files of it take, tensors and their size, and the
+    lamina version that wrote it."""
+    from lamina.cli.export import inputs_doc
+
     info, shapes = read_header(path)
     spec = info["spec"]
     app = str(info.get("app") or spec.get("app"))
@@ -120,6 +123,7 @@ def export_info(path: str | Path) -> dict[str, Any]:
         "file": str(path),
         "application": app,
         **_app_details(app, spec),
+        "exported_inputs": inputs_doc(app),  # what `lamina export` files of it take
         "tensors": len(shapes),
         "parameters": sum(numel.values()),
         "tensor_bytes": size,
@@ -157,7 +161,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         parents=parents,
         help="show what an exported model holds (read without building it)",
         description="Show an export's application, architecture, classes, input size, "
-        "preprocessing, tensors and their total size, and the lamina version that wrote it. "
+        "preprocessing, the inputs a `lamina export` file of it takes, tensors and their total "
+        "size, and the lamina version that wrote it. "
         "Only the file's header is read: nothing is built or run.",
     )
     parser.add_argument("model", help="an exported model file (learn.export / lamina train)")

@@ -131,13 +131,19 @@ def _text(request: Request, body: bytes) -> str:
         text = value.get("text") if isinstance(value, dict) else None
         if not isinstance(text, str):
             raise RequestError(422, 'the body must be a JSON object {"text": "..."}')
-        return text
-    if media != "text/plain":
-        raise RequestError(415, 'send text/plain or application/json {"text": "..."}')
-    try:
-        return body.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise RequestError(422, f"the text is not UTF-8: {error}") from None
+    elif media == "text/plain":
+        try:
+            text = body.decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise RequestError(422, f"the text is not UTF-8: {error}") from None
+    else:
+        shown = media or "no content type"
+        raise RequestError(
+            415, f'send text/plain or application/json {{"text": "..."}}, not {shown}'
+        )
+    if not text.strip():
+        raise RequestError(422, "the text is empty: send at least one word to classify")
+    return text
 
 
 async def read_input(request: Request, kind: str, max_bytes: int) -> Any:

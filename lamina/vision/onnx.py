@@ -1,70 +1,54 @@
-"""Serving without lamina: a learner's model as ONNX, or as a `torch.export` program (.pt2).
+"""Serving without lamina: a vision learner's model as ONNX, or as a `torch.export` program.
 
 Both hold the model alone, taking a normalized batch (B, C, H, W) with any batch size and
 returning raw outputs (logits for classification). Preprocessing is the learner's inference
 pipeline, written as JSON in `learn.export_spec["data"]`: resize, divide by 255, normalize with
 the `Normalize` statistics there; then apply the loss's activation (softmax, sigmoid).
+Tracing, writing and checking the file are `lamina.train.graph_export`'s (shared by every
+application); this module says what a vision model takes.
 
 A `.pt2` file is loaded with `torch.export.load`, which deserializes Python objects: load only
 files you trust. Loading lamina's own `.lamina` exports never runs code (`lamina.load_learner`).
-ONNX export needs the optional `onnx` and `onnxscript` packages (`pip install lamina[onnx]`).
+ONNX export needs the optional `onnx`, `onnxscript` and `onnxruntime` packages
+(`pip install lamina[onnx]`).
 """
 
 from __future__ import annotations
 
-import logging
-import warnings
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import torch
-from torch import nn
 
-from lamina.core.files import atomic_path
 from lamina.core.modules import unwrap_model
+from lamina.train.graph_export import GraphInputs, export_onnx_model, export_torch_program
 
 if TYPE_CHECKING:
     from lamina.train.learner import Learner
 
-
-def _model(learn: Learner) -> nn.Module:
-    return unwrap_model(learn.model)
+INPUTS_DOC = "input: float32 (N, C, H, W), images resized and normalized as `lamina info` lists"
 
 
-def _example(learn: Learner, example: torch.Tensor | None) -> torch.Tensor:
-    """A normalized input batch of at least two items (a batch of one would fix the batch size
-    at 1 in the exported graph)."""
+def graph_inputs(learn: Learner, example: torch.Tensor | None = None) -> GraphInputs:
+    """What a vision model takes, with `example` (a normalized batch (B, C, H, W)) or, by
+    default, a validation batch, or one made from a blank image by the inference pipeline (a
+    loaded learner has no data)."""
     if example is None:
-        valid = learn.dls.valid
-        if valid is None:
-            raise ValueError(
-                "export needs an example input: pass example=<normalized batch (B, C, H, W)>, "
-                "e.g. learn.inference_pipeline().batch([image_path])[0]"
-            )
-        example = learn.dls.one_batch(1)[0]
+        if learn.dls.valid is not None:
+            example = learn.dls.one_batch(1)[0]
+        else:
+            from PIL import Image
+
+            pipeline = learn.inference_pipeline()  # type: ignore[attr-defined]
+            example = pipeline.batch([Image.new("RGB", (64, 64), (128, 96, 64))])[0]
     if not (isinstance(example, torch.Tensor) and example.ndim == 4):
         raise ValueError(f"example must be a tensor (B, C, H, W), got {example!r:.80}")
     example = example[:2]
     if len(example) == 1:
         example = example.expand(2, *example.shape[1:])
-    param = next(_model(learn).parameters(), None)
-    return example.to(param.device if param is not None else "cpu").contiguous()
-
-
-@contextmanager
-def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
-    was_training = model.training
-    model.eval()
-    try:
-        yield model
-    finally:
-        model.train(was_training)
-
-
-def _dynamic_batch() -> tuple[dict[int, Any]]:
-    return ({0: torch.export.Dim("batch")},)
+    param = next(unwrap_model(learn.model).parameters(), None)
+    example = example.to(param.device if param is not None else "cpu").contiguous()
+    return GraphInputs(("input",), (example,), ({0: torch.export.Dim("batch")},), INPUTS_DOC)
 
 
 def export_torch(learn: Learner, path: str | Path, example: torch.Tensor | None = None) -> Path:
@@ -77,12 +61,7 @@ def export_torch(learn: Learner, path: str | Path, example: torch.Tensor | None 
         >>> model = torch.export.load("model.pt2").module()
         >>> logits = model(normalized_batch)
     """
-    example = _example(learn, example)
-    with _eval_mode(_model(learn)) as model, _quiet_exporter():
-        program = torch.export.export(model, (example,), dynamic_shapes=_dynamic_batch())
-        with atomic_path(path) as temporary:
-            torch.export.save(program, str(temporary))
-    return Path(path)
+    return export_torch_program(learn.model, graph_inputs(learn, example), path)
 
 
 def export_onnx(
@@ -102,40 +81,4 @@ def export_onnx(
         raise ValueError(
             f"opset must be an ONNX opset version (an int >= 7) or None, got {opset!r}"
         )
-    try:
-        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
-    except ImportError as error:
-        raise ImportError(
-            "export_onnx needs onnx and onnxscript: pip install lamina[onnx]"
-        ) from error
-    example = _example(learn, example)
-    with _eval_mode(_model(learn)) as model, _quiet_exporter(), atomic_path(path) as temporary:
-        torch.onnx.export(
-            model,
-            (example,),
-            str(temporary),
-            input_names=["input"],
-            output_names=["output"],
-            opset_version=opset,
-            dynamo=True,
-            dynamic_shapes=_dynamic_batch(),
-            external_data=False,
-            verbose=False,
-        )
-    return Path(path)
-
-
-@contextmanager
-def _quiet_exporter() -> Iterator[None]:
-    # torch's exporter logs about absent torchvision ops and warns about its own internals;
-    # neither is something a lamina user can act on.
-    logger = logging.getLogger("torch.onnx._internal.exporter._registration")
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", FutureWarning)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            yield
-    finally:
-        logger.setLevel(level)
+    return export_onnx_model(learn.model, graph_inputs(learn, example), path, opset)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,37 @@ def digits_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
     dls = ImageDataLoaders.from_folder(path, valid_pct=0.25, seed=0, item_tfms=Resize(16), bs=8)
     learn = vision_learner(dls, "resnet18", pretrained=False)
     return learn.export(root / "digits.lamina")
+
+
+def _sentences(text: str) -> list[str]:
+    pieces = re.split(r"(?<=[.!?])\s+", re.sub(r"\s+", " ", text))
+    return [piece.strip() for piece in pieces if len(piece.split()) >= 6]
+
+
+@pytest.fixture(scope="session")
+def text_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny AWD-LSTM classifier of prose (a novel) against Python's help texts, one epoch."""
+    from pydoc_data.topics import topics
+
+    import pandas as pd
+    import torch
+
+    from lamina.text import TextDataLoaders, text_classifier_learner
+
+    data = Path(__file__).parents[1] / "text" / "data" / "botchan_excerpt.txt"
+    novel = _sentences(data.read_text(encoding="utf-8"))[:60]
+    python = [s for name in sorted(topics)[:20] for s in _sentences(topics[name])][:60]
+    frame = pd.DataFrame({"text": novel + python,
+                          "label": ["novel"] * len(novel) + ["python"] * len(python)})  # fmt: skip
+    dls = TextDataLoaders.from_df(frame, text_col="text", label_col="label", seed=0, bs=16,
+                                  min_freq=1, device="cpu")  # fmt: skip
+    torch.manual_seed(0)
+    learn = text_classifier_learner(dls, "awd_lstm", metrics="accuracy",
+                                    config={"emb_sz": 32, "n_hid": 64, "n_layers": 2})  # fmt: skip
+    learn.progress.silent = True
+    learn.unfreeze()
+    learn.fit_one_cycle(1, 1e-2)
+    return learn.export(tmp_path_factory.mktemp("text") / "clas.lamina")
 
 
 @pytest.fixture(scope="session")

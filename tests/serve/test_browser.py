@@ -61,3 +61,31 @@ def test_the_page_predicts_an_uploaded_digit(serve_app, digits_export, digit_png
     finally:
         browser.quit()
     assert shot.stat().st_size > 1000
+
+
+def test_the_page_classifies_a_typed_text(serve_app, text_export, tmp_path):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    text = "Return the value of the named attribute of the object."
+    expected = load_learner(text_export).predict(text)[0]
+    browser = _browser()
+    try:
+        with serve_app(text_export) as url:
+            browser.get(f"{url}/")
+            wait = WebDriverWait(browser, 60)
+            wait.until(lambda b: b.find_element(By.TAG_NAME, "body").get_attribute("data-ready"))
+            assert (
+                "text model (awd_lstm_clas): 2 classes" in browser.find_element(By.ID, "about").text
+            )
+            browser.find_element(By.TAG_NAME, "textarea").send_keys(text)
+            browser.find_element(By.CSS_SELECTOR, "#row button").click()
+            result = browser.find_element(By.ID, "result")
+            wait.until(lambda b: result.get_attribute("data-state") in ("done", "error"))
+            browser.save_screenshot(str(tmp_path / "text_page.png"))
+            print(f"screenshot: {tmp_path / 'text_page.png'}")
+            assert browser.find_element(By.ID, "error").text == ""
+            assert browser.find_element(By.ID, "label").text == expected
+            assert len(browser.find_elements(By.CSS_SELECTOR, "#bars .bar")) == 2
+    finally:
+        browser.quit()

@@ -1,0 +1,181 @@
+"""A learner's model as a file that runs without lamina: ONNX, or a `torch.export` program (.pt2).
+
+The domain-free half of exporting: each application describes what its model takes as a
+`GraphInputs` (input names, an example batch, the dimensions that may vary, one line for
+people), and this module traces the model once in eval mode, writes the file atomically
+(`lamina.core.files.atomic_path`) and, before the file is put in place, runs the written file
+on the example batch and on its first row and compares it with the eager model
+(`torch.testing.assert_close`). A file that would answer differently is never written.
+
+The file holds the model alone: inputs already encoded (normalized pixels, category codes,
+token ids) and raw outputs (logits, or values for a regression). A `.pt2` file is loaded with
+`torch.export.load`, which deserializes Python objects: load only files you trust. ONNX needs
+the optional `onnx`, `onnxscript` and `onnxruntime` packages (`pip install lamina[onnx]`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from lamina.core.files import atomic_path
+from lamina.core.modules import unwrap_model
+
+Runner = Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
+
+
+@dataclass(frozen=True)
+class GraphInputs:
+    """What an exported model takes.
+
+    Args:
+        names: the inputs' names, in the order of the model's forward (ONNX input names).
+        example: an example batch of at least two rows (a batch of one would fix the batch
+            size at 1), one tensor per name, on the model's device.
+        dynamic: per input, `{dimension: torch.export.Dim}` for the sizes that may vary.
+        description: one line saying what each input holds (shown by `lamina info`).
+        module: what to trace instead of the learner's model (e.g. a wrapper that starts a
+            stateful model from a fresh state on every call); None: the model itself.
+        limitation: a hint added to the error when the exporter cannot trace the model.
+    """
+
+    names: tuple[str, ...]
+    example: tuple[torch.Tensor, ...]
+    dynamic: tuple[dict[int, Any], ...]
+    description: str
+    module: nn.Module | None = None
+    limitation: str | None = None
+
+    def __post_init__(self) -> None:
+        if not (len(self.names) == len(self.example) == len(self.dynamic)):
+            raise ValueError(
+                f"GraphInputs needs one name, example tensor and dynamic dims per input, got "
+                f"{len(self.names)}, {len(self.example)} and {len(self.dynamic)}"
+            )
+        if any(not isinstance(t, torch.Tensor) or t.ndim == 0 for t in self.example):
+            raise ValueError("every example input must be a tensor with a batch dimension")
+
+
+def export_torch_program(model: nn.Module, inputs: GraphInputs, path: str | Path) -> Path:
+    """Trace `model` (or `inputs.module`) with `torch.export`, check and write it to `path`.
+
+    Example:
+        >>> export_torch_program(learn.model, inputs, "model.pt2")
+        >>> program = torch.export.load("model.pt2").module()
+        >>> raw = program(*batch)
+    """
+    program = _trace(model, inputs)
+    with atomic_path(path) as temporary:
+        torch.export.save(program, str(temporary))
+        loaded = torch.export.load(str(temporary)).module()
+        _verify(lambda args: loaded(*args), model, inputs, "the .pt2 program")
+    return Path(path)
+
+
+def export_onnx_model(
+    model: nn.Module, inputs: GraphInputs, path: str | Path, opset: int | None = None
+) -> Path:
+    """Trace `model` as `export_torch_program` does and write it as ONNX to `path`, its
+    inputs named `inputs.names` and its output `"output"`; checked with onnxruntime.
+
+    Example:
+        >>> export_onnx_model(learn.model, inputs, "model.onnx")
+        >>> session = onnxruntime.InferenceSession("model.onnx")
+        >>> (raw,) = session.run(None, {name: x.numpy() for name, x in zip(inputs.names, batch)})
+    """
+    if opset is not None and not (isinstance(opset, int) and opset >= 7):
+        raise ValueError(
+            f"opset must be an ONNX opset version (an int >= 7) or None, got {opset!r}"
+        )
+    try:
+        import onnxruntime
+        import onnxscript  # noqa: F401  (the dynamo exporter needs it)
+    except ImportError as error:
+        raise ImportError(
+            f"ONNX export needs onnx, onnxscript and onnxruntime ({error.name} is missing): "
+            "pip install lamina[onnx]"
+        ) from error
+    program = _trace(model, inputs)
+    with _quiet_exporter(), atomic_path(path) as temporary:
+        torch.onnx.export(program, (), str(temporary), input_names=list(inputs.names),
+                          output_names=["output"], opset_version=opset, dynamo=True,
+                          external_data=False, verbose=False)  # fmt: skip
+        session = onnxruntime.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
+
+        def run(args: tuple[torch.Tensor, ...]) -> torch.Tensor:
+            feed = {name: x.cpu().numpy() for name, x in zip(inputs.names, args, strict=True)}
+            return torch.from_numpy(session.run(None, feed)[0])
+
+        _verify(run, model, inputs, "the ONNX model")
+    return Path(path)
+
+
+def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgram:
+    module = inputs.module if inputs.module is not None else unwrap_model(model)
+    with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter():
+        try:
+            return torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
+        except Exception as error:  # torch raises many kinds; the hint says what to do
+            first = (str(error).strip().splitlines() or [type(error).__name__])[0]
+            hint = f" ({inputs.limitation})" if inputs.limitation else ""
+            raise ValueError(
+                f"torch {torch.__version__} cannot export {type(module).__name__} taking "
+                f"{inputs.description}{hint}: {first}"
+            ) from error
+
+
+def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> None:
+    """The written file against the eager model, on the example and on its first row."""
+    module = inputs.module if inputs.module is not None else unwrap_model(model)
+    for batch in (inputs.example, tuple(x[:1] for x in inputs.example)):
+        with _eval_mode(unwrap_model(model)), _eval_mode(module), torch.no_grad():
+            expected = module(*batch)
+        got = run(batch)
+        try:
+            torch.testing.assert_close(got.cpu(), expected.cpu(), atol=1e-4, rtol=1e-4)
+        except AssertionError as error:
+            detail = " ".join(str(error).split())[:200]
+            raise ValueError(
+                f"{what} gives outputs different from the model's on a batch of {len(batch[0])} "
+                f"(nothing was written): {detail}"
+            ) from None
+
+
+@contextmanager
+def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
+    was_training = model.training
+    model.eval()
+    try:
+        yield model
+    finally:
+        model.train(was_training)
+
+
+@contextmanager
+def _quiet_exporter() -> Iterator[None]:
+    # torch's exporter logs about absent torchvision ops, warns about its own internals and,
+    # when tracing fails, prints the partial graph to stderr: nothing a lamina user can act on
+    # (the error raised says what failed).
+    loggers = [logging.getLogger(name) for name in ("torch", "torch.onnx._internal.exporter."
+                                                    "_registration")]  # fmt: skip
+    levels = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            yield
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.setLevel(level)

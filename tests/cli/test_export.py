@@ -1,0 +1,199 @@
+"""`lamina export` for every application: the written .pt2 and .onnx files run on a batch and
+answer as the learner's model does; what cannot be traced is a one-line error and no file."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from lamina import load_learner
+from lamina.cli.main import main
+
+pytestmark = [
+    # torch's exporter and loader warn about their own internals
+    pytest.mark.filterwarnings("ignore::DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore::FutureWarning"),
+    pytest.mark.filterwarnings("ignore:The given buffer is not writable:UserWarning"),
+]
+
+
+@pytest.fixture(scope="module")
+def vision_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lamina.vision import ImageDataLoaders, Resize, vision_learner
+    from tests.serve.helpers import digit_subset
+
+    root = tmp_path_factory.mktemp("vision")
+    images = digit_subset(root / "images", classes="01", per_class=4)
+    dls = ImageDataLoaders.from_folder(images, valid_pct=0.25, seed=0, item_tfms=Resize(16), bs=4)
+    torch.manual_seed(0)
+    return vision_learner(dls, "resnet18", pretrained=False).export(root / "v.lamina")
+
+
+@pytest.fixture(scope="module")
+def tabular_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lamina.tabular import TabularDataLoaders, load_penguins, tabular_learner
+
+    torch.manual_seed(0)
+    dls = TabularDataLoaders.from_df(load_penguins(), y_names="species", seed=0, bs=32,
+                                     device="cpu")  # fmt: skip
+    learn = tabular_learner(dls, layers=[8])
+    learn.progress.silent = True
+    learn.fit(1, 1e-2)  # BatchNorm statistics away from their initial values
+    return learn.export(tmp_path_factory.mktemp("tabular") / "t.lamina")
+
+
+@pytest.fixture(scope="module")
+def collab_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from lamina.collab import CollabDataLoaders, collab_learner
+
+    rng = np.random.default_rng(0)
+    ratings = pd.DataFrame({"user": rng.integers(0, 10, 200), "item": rng.integers(0, 8, 200),
+                            "rating": rng.uniform(1, 5, 200)})  # fmt: skip
+    dls = CollabDataLoaders.from_df(ratings, valid_pct=0.2, seed=0, bs=32)
+    torch.manual_seed(0)
+    learn = collab_learner(dls, n_factors=4, y_range=(0.5, 5.5))
+    return learn.export(tmp_path_factory.mktemp("collab") / "c.lamina")
+
+
+def _text_learner(sentences: list[str], arch: str, is_lm: bool):  # noqa: ANN202
+    from lamina.text import TextDataLoaders, language_model_learner, text_classifier_learner
+
+    frame = pd.DataFrame({"text": sentences, "label": ["a", "b"] * (len(sentences) // 2)})
+    torch.manual_seed(0)
+    if is_lm:
+        dls = TextDataLoaders.from_df(frame, is_lm=True, seed=0, bs=4, seq_len=16, min_freq=2,
+                                      device="cpu")  # fmt: skip
+        config = {"d_model": 16, "n_heads": 2, "n_layers": 1, "max_len": 64}
+        return language_model_learner(dls, arch, config=config)
+    dls = TextDataLoaders.from_df(frame, label_col="label", seed=0, bs=8, min_freq=2,
+                                  device="cpu")  # fmt: skip
+    return text_classifier_learner(dls, arch, config={"emb_sz": 8, "n_hid": 16, "n_layers": 1})
+
+
+@pytest.fixture(scope="module")
+def text_lm_export(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    sentences = (Path(__file__).parents[1] / "text" / "data" / "botchan_excerpt.txt").read_text(
+        encoding="utf-8").split(".")[:40]  # fmt: skip
+    learn = _text_learner(sentences, "transformer", is_lm=True)  # untrained: export is checked
+    return learn.export(tmp_path_factory.mktemp("text") / "lm.lamina")
+
+
+def _run_pt2(path: Path, names: list[str], batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    return torch.export.load(str(path)).module()(*batch)
+
+
+def _run_onnx(path: Path, names: list[str], batch: tuple[torch.Tensor, ...]) -> torch.Tensor:
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == names
+    feed = {name: x.numpy() for name, x in zip(names, batch, strict=True)}
+    return torch.from_numpy(session.run(None, feed)[0])
+
+
+FORMATS = {"torch": ("model.pt2", _run_pt2), "onnx": ("model.onnx", _run_onnx)}
+
+
+def _export(model: Path, fmt: str, tmp_path: Path, capsys) -> Path:
+    if fmt == "onnx":
+        pytest.importorskip("onnxscript")
+    name, _ = FORMATS[fmt]
+    assert main(["export", str(model), f"--{fmt}", str(tmp_path / name)]) == 0
+    assert "wrote" in capsys.readouterr().out
+    return tmp_path / name
+
+
+@pytest.mark.slow  # tracing takes a few seconds
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_a_loaded_vision_model_exports(vision_export, fmt, tmp_path, capsys) -> None:
+    # a loaded learner has no data: the example batch comes from its inference pipeline
+    path = _export(vision_export, fmt, tmp_path, capsys)
+    learn = load_learner(vision_export, device="cpu")
+    files = sorted((vision_export.parent / "images").rglob("*.png"))[:3]
+    (x,) = learn.inference_pipeline().batch(files)
+    got = FORMATS[fmt][1](path, ["input"], (x,))
+    learn.model.eval()
+    with torch.no_grad():
+        torch.testing.assert_close(got, learn.model(x), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_tabular_file_answers_as_the_learner(tabular_export, fmt, tmp_path, capsys) -> None:
+    from lamina.tabular import load_penguins
+
+    path = _export(tabular_export, fmt, tmp_path, capsys)
+    learn = load_learner(tabular_export, device="cpu")
+    processor = learn.dls.processor
+    rows = load_penguins().head(5)
+    x_cat, x_cont = processor.encode_inputs(rows)
+    got = FORMATS[fmt][1](path, ["x_cat", "x_cont"], (x_cat, x_cont))
+    expected = learn.predict_inputs(x_cat, x_cont, raw=True)
+    torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+    assert got.shape == (5, 3)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_collab_file_answers_as_the_learner(collab_export, fmt, tmp_path, capsys) -> None:
+    path = _export(collab_export, fmt, tmp_path, capsys)
+    learn = load_learner(collab_export, device="cpu")
+    users, items = [1, 2, 3], [7, 0, 4]
+    vocab = learn.dls.vocab
+    x = torch.stack([vocab.encode("user", users), vocab.encode("item", items)], dim=1)
+    got = FORMATS[fmt][1](path, ["x"], (x,))
+    torch.testing.assert_close(got, learn.predict(users, items), atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("fmt", list(FORMATS))
+def test_text_lm_file_takes_any_batch_and_length(text_lm_export, fmt, tmp_path, capsys) -> None:
+    path = _export(text_lm_export, fmt, tmp_path, capsys)
+    learn = load_learner(text_lm_export, device="cpu")
+    (tokens,) = learn.inference_pipeline().batch(["The school was", "He said nothing at all"])
+    for batch in (tokens, tokens[:1, :3]):  # the batch size and the length both vary
+        got = FORMATS[fmt][1](path, ["tokens"], (batch,))
+        learn.model.eval()
+        with torch.no_grad():
+            expected = learn.model(batch)
+        assert got.shape == (*batch.shape, len(learn.dls.vocab))
+        torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
+
+
+@pytest.mark.slow
+def test_an_awd_lstm_classifier_is_a_one_line_error_and_no_file(tmp_path, capsys) -> None:
+    sentences = [f"word{i % 7} word{i % 5} word{i % 3} end" for i in range(24)]
+    model = _text_learner(sentences, "awd_lstm", is_lm=False).export(tmp_path / "clas.lamina")
+    assert main(["export", str(model), "--torch", str(tmp_path / "clas.pt2")]) == 1
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1
+    assert err.startswith("lamina: error: torch ")
+    assert "nn.LSTM" in err
+    assert "classifiers trim each batch" in err
+    assert not (tmp_path / "clas.pt2").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["clas.lamina"]
+
+
+def test_info_and_help_say_what_the_file_takes(collab_export, capsys) -> None:
+    assert main(["info", str(collab_export), "--json"]) == 0
+    info = json.loads(capsys.readouterr().out)
+    assert info["exported_inputs"].startswith("x: int64 (N, 2) of (user index, item index)")
+    with pytest.raises(SystemExit) as exit_info:
+        main(["export", "--help"])
+    assert exit_info.value.code == 0
+    shown = capsys.readouterr().out
+    starts = {"vision": "input: float32 (N, C, H, W)", "tabular": "x_cat: int64",
+              "collab": "x: int64 (N, 2)", "text": "tokens: int64 (N, T)"}  # fmt: skip
+    for app, start in starts.items():
+        assert f"  {app}: {start}" in shown
+
+
+def test_an_application_without_graph_inputs_is_named(tmp_path, capsys, monkeypatch) -> None:
+    monkeypatch.setattr("lamina.cli.info.export_info", lambda path: {"application": "model"})
+    assert main(["export", str(tmp_path / "m.lamina"), "--torch", str(tmp_path / "m.pt2")]) == 1
+    err = capsys.readouterr().err
+    assert "is a 'model' model; lamina export converts vision, tabular, collab, text" in err
