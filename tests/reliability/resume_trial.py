@@ -78,7 +78,12 @@ def run(
     folder: Path, workers: int, checkpoints: Path, kill: tuple[int, str] | None, out: Path | None
 ) -> None:
     """Train (resuming from `checkpoints/models/model_last` when it exists); SIGKILL at
-    `kill = (step, "before" | "after")`; write the final weights to `out`."""
+    `kill = (step, "before" | "after")`; write the final weights to `out`.
+
+    The trial leads a process group of its own, so the test can remove its loader workers (and
+    the forkserver that started them) after the SIGKILL: they would otherwise outlive it.
+    """
+    os.setpgid(0, 0)
     torch.set_num_threads(1)
     learn = make_learner(folder, workers, checkpoints)
     learn.remove_cbs([learn.progress])

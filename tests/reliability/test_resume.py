@@ -9,9 +9,12 @@ Both with `num_workers` 0 and 2.
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
+import os
 import random
 import shutil
+import signal
 from pathlib import Path
 
 import pytest
@@ -73,26 +76,41 @@ def test_resume_mid_epoch_in_process_is_exact(digits: Path, tmp_path: Path, work
     assert len(resumed.recorder.losses) == 3 * n_batches
 
 
+def _stop_forkserver() -> None:
+    """Stop the test's forkserver, which otherwise outlives pytest (holding lamina in memory)."""
+    from multiprocessing import forkserver
+
+    stop = getattr(forkserver._forkserver, "_stop", None)  # private, present since Python 3.8
+    if stop is not None:
+        stop()
+
+
 def _run(context, folder: Path, workers: int, checkpoints: Path, kill, out) -> int:
     process = context.Process(
         target=resume_trial.run, args=(folder, workers, checkpoints, kill, out)
     )
     process.start()
-    process.join(timeout=300)
-    if process.is_alive():
-        process.kill()
-        raise AssertionError("a training process hung")
-    return process.exitcode
+    try:
+        process.join(timeout=300)
+        if process.is_alive():
+            raise AssertionError("a training process hung")
+        return process.exitcode
+    finally:
+        # The trial's group: its loader workers and their forkserver outlive a SIGKILL.
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(process.pid, signal.SIGKILL)
+        process.join(timeout=10)
 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("workers", [0, 2])
 def test_sigkill_at_random_batches_then_resume_is_exact(
-    digits: Path, tmp_path: Path, workers: int
+    digits: Path, tmp_path: Path, workers: int, request: pytest.FixtureRequest
 ) -> None:
     # A fork server that imported lamina once forks each training process cheaply.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["tests.reliability.resume_trial"])
+    request.addfinalizer(_stop_forkserver)
     reference = tmp_path / "reference.safetensors"
     assert _run(context, digits, workers, tmp_path / "uninterrupted", None, reference) == 0
     n_steps = resume_trial.N_EPOCH * len(resume_trial.make_learner(digits, 0, tmp_path).dls.train)
