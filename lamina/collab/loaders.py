@@ -11,14 +11,13 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.data.loaders import DataLoaders, TargetInfo
-from lamina.data.show import frame_figure, sampled_rows
+from lamina.data.show import TableShowBatch, sampled_rows
 from lamina.data.splitters import RandomSplitter
 from lamina.data.tensor_batches import TensorBatches
 from lamina.data.vocab import Vocab, json_scalar, lookup_values
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 DUPLICATES = ("mean", "last", "error")
 
@@ -96,7 +95,7 @@ def clean_ratings(
     return frame.groupby([user, item], sort=False, as_index=False)[rating].mean()
 
 
-class CollabDataLoaders(DataLoaders):
+class CollabDataLoaders(TableShowBatch, DataLoaders):
     """Batches `(x, rating)`: `x` int64 (B, 2) of (user index, item index), rating float (B,).
 
     Keeps the `vocab` of users and items, the column names, every rated pair (for
@@ -198,21 +197,6 @@ class CollabDataLoaders(DataLoaders):
     def export_config(self) -> dict[str, Any]:
         """The users, items and column names, as JSON."""
         return {"vocab": self.vocab.config(), "names": self.names}
-
-    def show_batch(
-        self,
-        max_n: int = 10,
-        ncols: int = 3,
-        ds_idx: int = 0,
-        shuffle: bool = True,
-        seed: int = 0,
-        figsize: tuple[float, float] | None = None,
-        nrows: int | None = None,
-    ) -> Figure:
-        """`max_n` decoded ratings drawn across the set with `seed` (`shuffle=False`: one
-        batch) as a table; returns the matplotlib figure, shown once in Jupyter (the rows
-        themselves: `batch_frame`). `ncols`/`nrows` are accepted and unused."""
-        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)
 
     def batch_frame(
         self, max_n: int = 10, ds_idx: int = 0, shuffle: bool = False, seed: int = 0

@@ -141,3 +141,29 @@ def frame_figure(
 def _cut(value: Any, width: int) -> str:
     text = f"{value:.4g}" if isinstance(value, float) else str(value)
     return text if len(text) <= width else text[: width - 1] + "…"
+
+
+class TableShowBatch:
+    """`show_batch` for loaders whose samples read best as table rows: draws `batch_frame`.
+
+    The class mixing it in provides `batch_frame(max_n, ds_idx, shuffle, seed)`.
+    """
+
+    def batch_frame(self, max_n: int, ds_idx: int, shuffle: bool, seed: int) -> Any:
+        """Decoded rows as a DataFrame (provided by the loaders class)."""
+        raise NotImplementedError
+
+    def show_batch(
+        self,
+        max_n: int = 10,
+        ncols: int = 3,
+        ds_idx: int = 0,
+        shuffle: bool = True,
+        seed: int = 0,
+        figsize: tuple[float, float] | None = None,
+        nrows: int | None = None,
+    ) -> Figure:
+        """`max_n` decoded rows drawn across the set with `seed` (`shuffle=False`: one batch)
+        as a table; returns the matplotlib figure, shown once in Jupyter (the rows themselves:
+        `batch_frame`). `ncols`/`nrows` are accepted for the common signature and unused."""
+        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)

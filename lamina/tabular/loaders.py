@@ -11,7 +11,7 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.data.loaders import DataLoaders, TargetInfo
-from lamina.data.show import frame_figure, sampled_rows
+from lamina.data.show import TableShowBatch, sampled_rows
 from lamina.data.splitters import RandomSplitter
 from lamina.tabular.batches import TabularBatches
 from lamina.tabular.columns import cont_cat_split
@@ -20,7 +20,6 @@ from lamina.tabular.processor import DEFAULT_PROCS, TabularProcessor
 
 if TYPE_CHECKING:
     import pandas as pd
-    from matplotlib.figure import Figure
 
 
 def _split(
@@ -48,7 +47,7 @@ def _split(
     return train_rows, valid_rows
 
 
-class TabularDataLoaders(DataLoaders):
+class TabularDataLoaders(TableShowBatch, DataLoaders):
     """Training and validation batches `(x_cat, x_cont, y)` of a table, and the fitted
     `processor` that turned it into tensors (and turns new rows into them at inference).
 
@@ -174,21 +173,6 @@ class TabularDataLoaders(DataLoaders):
         if y:
             frame = _with_targets(frame, self.processor, y[0][:max_n])
         return frame
-
-    def show_batch(
-        self,
-        max_n: int = 10,
-        ncols: int = 3,
-        ds_idx: int = 0,
-        shuffle: bool = True,
-        seed: int = 0,
-        figsize: tuple[float, float] | None = None,
-        nrows: int | None = None,
-    ) -> Figure:
-        """`max_n` decoded rows drawn across the set with `seed` (`shuffle=False`: one batch)
-        as a table; returns the matplotlib figure, shown once in Jupyter (the rows themselves:
-        `batch_frame`). `ncols`/`nrows` are accepted for the common signature and unused."""
-        return frame_figure(self.batch_frame(max_n, ds_idx, shuffle, seed), figsize=figsize)
 
     def export_config(self) -> dict[str, Any]:
         """The fitted preprocessing as JSON (lamina's state protocol)."""
