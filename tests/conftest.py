@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import pytest
@@ -22,8 +23,14 @@ def _seeded() -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     skip_gpu = pytest.mark.skip(reason="needs a CUDA device")
     skip_shared = pytest.mark.skip(reason="../shared/datasets is absent")
+    # timm imports torchvision, which here installs only beside another torch than the main
+    # environment's: `make test-timm` runs these tests in a second environment, .venv-timm.
+    skip_timm = pytest.mark.skip(reason="timm is not installed here: make test-timm runs these")
+    has_timm = importlib.util.find_spec("timm") is not None
     for item in items:
         if "gpu" in item.keywords and not torch.cuda.is_available():
             item.add_marker(skip_gpu)
         if "shared" in item.keywords and not SHARED_DATASETS.is_dir():
             item.add_marker(skip_shared)
+        if item.get_closest_marker("timm") is not None and not has_timm:
+            item.add_marker(skip_timm)

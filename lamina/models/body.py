@@ -21,7 +21,8 @@ from lamina.models.channels import adapt_input_channels
 from lamina.models.layers import AdaptiveConcatPool2d, Flatten, SigmoidRange
 from lamina.models.pretrained import load_weights
 from lamina.models.probe import child_output_shapes, dummy_input
-from lamina.models.registry import TIMM_PREFIX, build_model
+from lamina.models.registry import build_model
+from lamina.models.timm_body import TimmBody, timm_model_name
 
 Pretrained = bool | Mapping[str, torch.Tensor]
 Cut = int | Callable[[nn.Module], nn.Module] | None
@@ -38,13 +39,16 @@ def create_body(
     Shapes: (B, n_in, H, W) -> (B, C, h, w), the last feature map (h = H / 32 for resnets).
 
     Args:
-        arch: a registered model name (see `model_names()`), `"timm/<name>"`, or a module; a
-            module is adapted in place when `n_in` differs from its first conv.
+        arch: a registered model name (see `model_names()`), `"timm/<name>"` (a `TimmBody`,
+            see `lamina.models.timm_body`; timm must be installed), or a module; a module is
+            adapted in place when `n_in` differs from its first conv.
         pretrained: False for random weights, or a state dict for the whole architecture
-            (classifier included), loaded with strict name and shape checks.
+            (classifier included), loaded with strict name and shape checks; True only for
+            timm architectures (timm downloads its own weights).
         n_in: input channels; pretrained kernels are adapted by `adapt_input_channels`.
         cut: where to cut: None before the last global pooling child, an int to keep the
-            first `cut` children, or a callable returning the body from the model.
+            first `cut` children, or a callable returning the body from the model (not for
+            timm architectures, which are cut before timm's pooling).
 
     Example:
         >>> body = create_body("resnet18", n_in=1)
@@ -52,6 +56,16 @@ def create_body(
         torch.Size([2, 512, 2, 2])
     """
     check_positive_int("n_in", n_in)
+    name = timm_model_name(arch)
+    if name is not None:
+        if cut is not None:
+            raise ValueError(
+                f"cut={cut!r} does not apply to the timm architecture {arch!r}, which is cut "
+                "before timm's pooling and classifier; pass cut=None"
+            )
+        if not isinstance(pretrained, (bool, Mapping)):
+            raise ValueError(f"pretrained must be a bool or a state dict, got {type(pretrained)}")
+        return TimmBody(name, pretrained, n_in)
     model = _make_model(arch, pretrained, n_in)
     return _cut_model(model, cut)
 
@@ -64,9 +78,6 @@ def _make_model(arch: str | nn.Module, pretrained: Pretrained, n_in: int) -> nn.
         if pretrained is True:
             raise ValueError("pretrained=True needs an architecture name; pass a state dict")
         model = arch
-    elif isinstance(arch, str) and arch.startswith(TIMM_PREFIX):
-        use_timm_weights = pretrained is True
-        model = build_model(arch, pretrained=use_timm_weights, in_chans=3 if has_state else n_in)
     elif isinstance(arch, str):
         if pretrained is True:
             raise ValueError(
@@ -101,7 +112,8 @@ def _cut_model(model: nn.Module, cut: Cut) -> nn.Sequential:
 
 
 def _is_global_pool(module: nn.Module) -> bool:
-    # timm's SelectAdaptivePool2d is matched by name so timm is never imported here.
+    # timm's SelectAdaptivePool2d (in a timm model given as a module) is matched by name, so
+    # timm is never imported here.
     return isinstance(module, _GLOBAL_POOLS) or "AdaptivePool" in type(module).__name__
 
 
@@ -211,6 +223,9 @@ def create_vision_model(
     """
     check_positive_int("n_out", n_out)
     body = create_body(arch, pretrained, n_in, cut)
+    if isinstance(body, TimmBody):  # its groups come from timm (see `default_split`)
+        head = create_head(body.num_features, n_out, pool=not body.pooled, **head_kwargs)
+        return VisionModel(body, head, split=0)
     shapes = child_output_shapes(body, dummy_input(body, _PROBE_SIZE, n_in))
     head = create_head(int(shapes[-1][1]), n_out, **head_kwargs)
     return VisionModel(body, head, body_split(shapes))

@@ -1,4 +1,4 @@
-"""Build architectures by registered name (or `"timm/<name>"` when timm is installed).
+"""Build architectures by registered name (or `"timm/<name>"`/`"timm:<name>"` with timm installed).
 
 Constructors register themselves with `@register("model", name)` from `lamina.core.registry`;
 an exported model stores that name and its JSON keyword arguments, and is rebuilt here.
@@ -11,8 +11,7 @@ from typing import Any
 from torch import nn
 
 from lamina.core.registry import lookup, registered_names
-
-TIMM_PREFIX = "timm/"
+from lamina.models.timm_body import import_timm, timm_model_name
 
 
 def model_names() -> list[str]:
@@ -23,27 +22,19 @@ def model_names() -> list[str]:
 def build_model(name: str, **kwargs: Any) -> nn.Module:
     """The architecture registered as `name`, built with `kwargs`.
 
-    `"timm/<name>"` builds `timm.create_model(<name>, **kwargs)`; timm is optional and only
-    imported here.
+    `"timm/<name>"` (or `"timm:<name>"`) builds `timm.create_model(<name>, **kwargs)`, the
+    whole timm classifier; timm is optional and only imported then. (`create_body` makes a
+    body of it for lamina's head: see `lamina.models.timm_body`.)
 
     Example:
         >>> model = build_model("resnet18", num_classes=10)
     """
     if not isinstance(name, str):
         raise TypeError(f"name must be a str, got {type(name).__name__}")
-    if name.startswith(TIMM_PREFIX):
-        return _build_timm(name[len(TIMM_PREFIX) :], kwargs)
+    timm_name = timm_model_name(name)
+    if timm_name is not None:
+        return import_timm(name).create_model(timm_name, **kwargs)
     if name not in model_names():
         known = ", ".join(model_names()) or "none"
         raise ValueError(f"unknown model name {name!r}; known names: {known}, or 'timm/<name>'")
     return lookup("model", name)(**kwargs)
-
-
-def _build_timm(name: str, kwargs: dict[str, Any]) -> nn.Module:
-    try:
-        import timm
-    except ImportError as error:
-        raise ImportError(
-            f"model name 'timm/{name}' needs the optional timm package: pip install timm"
-        ) from error
-    return timm.create_model(name, **kwargs)

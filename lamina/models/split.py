@@ -20,6 +20,7 @@ from lamina.models.text_transformer import (
     transformer_clas_split,
     transformer_lm_split,
 )
+from lamina.models.timm_body import TimmBody
 from lamina.models.unet import DynamicUnet, unet_split
 
 # text models: their split function, by class
@@ -35,7 +36,8 @@ def default_split(model: nn.Module) -> list[list[nn.Parameter]]:
     """Split `model`'s parameters into groups, earliest layers first; pass it as `splitter`.
 
     - a `VisionModel` (from `create_vision_model`): [first half of the body, second half of
-      the body, head]; for resnets: stem + layer1 + layer2 / layer3 + layer4 / head;
+      the body, head]; for resnets: stem + layer1 + layer2 / layer3 + layer4 / head; a timm
+      body is halved by timm's own grouping of its stages (`TimmBody.param_groups`);
     - a `DynamicUnet`: [encoder, decoder];
     - the text models: see `awd_lstm_lm_split`, `awd_lstm_clas_split`,
       `transformer_lm_split`, `transformer_clas_split`;
@@ -45,7 +47,9 @@ def default_split(model: nn.Module) -> list[list[nn.Parameter]]:
 
     Empty groups are dropped, so `freeze()` (train the last group) always trains something.
     """
-    if isinstance(model, VisionModel):
+    if isinstance(model, VisionModel) and isinstance(model.body, TimmBody):
+        groups = [*model.body.param_groups(), _params(model.head)]
+    elif isinstance(model, VisionModel):
         body = model.body
         groups = [_params(body[: model.split]), _params(body[model.split :]), _params(model.head)]
     elif isinstance(model, DynamicUnet):

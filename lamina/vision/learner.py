@@ -34,6 +34,7 @@ from lamina.data.inference import InferencePipeline
 from lamina.data.loaders import Loaders
 from lamina.data.seeded_order import seeded
 from lamina.models import DynamicUnet, create_body, create_vision_model, default_split
+from lamina.models.timm_body import timm_model_name, timm_record
 from lamina.train.learner import Learner
 from lamina.train.loss_check import activation_for, decodes_for, default_loss_for
 from lamina.train.metric_base import Metrics
@@ -326,10 +327,12 @@ def vision_learner(
     Args:
         dls: image data, e.g. from `ImageDataLoaders`; its target decides the loss and `n_out`.
         arch: a registered model name (`"resnet18"`, `"xresnet50"`, `"simple_cnn"`, see
-            `lamina.models.model_names()`), `"timm/<name>"` with timm installed, or an
+            `lamina.models.model_names()`), any timm architecture as `"timm/<name>"` (or
+            `"timm:<name>"`; timm must be installed, see `lamina.models.timm_body`), or an
             `nn.Module` (which cannot be exported, having no name to rebuild it by).
-        pretrained: True downloads the registered weights (see `lamina.vision.weights`); a
-            `.safetensors`/`.pth` path or a state dict loads those; False trains from scratch.
+        pretrained: True downloads the registered weights (see `lamina.vision.weights`; for
+            timm architectures, timm's own through its hub); a `.safetensors`/`.pth` path or a
+            state dict loads those; False trains from scratch.
         n_out: outputs (default `dls.c`: the number of classes, or of regression values).
         normalize: add a `Normalize` to the data's batch transforms if it has none (module doc).
         lr: default learning rate (default 1e-2 from scratch, 2e-3 when pretrained).
@@ -359,7 +362,8 @@ def vision_learner(
                           lr=_default_lr(lr, weights), splitter=default_split,
                           **learner_kwargs)  # fmt: skip
     spec = {"app": "vision", "model": "classifier", "arch": _arch_name(arch), "arch_kwargs": {},
-            "n_out": n_out, "n_in": n_in, "cut": cut, "head": head}  # fmt: skip
+            "n_out": n_out, "n_in": n_in, "cut": cut, "head": head,
+            **timm_record(model.body)}  # fmt: skip
     return _finish(learn, arch, cut, weights, spec)
 
 
@@ -401,6 +405,12 @@ def unet_learner(
         >>> learn.fit_one_cycle(3)
     """
     _check_common(arch, n_out, n_in, lr)
+    if timm_model_name(arch) is not None:
+        raise ValueError(
+            f"unet_learner does not take timm architectures ({arch!r}): a timm body is one "
+            "module, not the sequence of stages whose outputs the U-Net joins; use a lamina "
+            "architecture such as 'resnet34'"
+        )
     weights, n_in = _prepare(dls, arch, pretrained, n_in, normalize, cut)
     n_out = n_out if n_out is not None else dls.c
     if n_out is None:

@@ -19,7 +19,8 @@ from torch import nn
 from lamina.core.registry import lookup, register
 from lamina.data.inference import InferenceLoaders, InferencePipeline
 from lamina.models import build_model, default_split
-from lamina.models.registry import TIMM_PREFIX, model_names
+from lamina.models.registry import model_names
+from lamina.models.timm_body import check_timm_for_export, timm_model_name
 from lamina.train.loss_check import default_loss_for
 from lamina.train.weights_check import build_checked
 from lamina.vision.learner import VisionLearner
@@ -32,7 +33,7 @@ def _required(spec: dict[str, Any], key: str, kind: type | tuple[type, ...]) -> 
 
 
 def _check_arch(arch: str) -> None:
-    if not arch.startswith(TIMM_PREFIX) and arch not in model_names():
+    if timm_model_name(arch) is None and arch not in model_names():
         raise ValueError(
             f"the exported model's architecture {arch!r} is not registered in this lamina; "
             f"known names: {', '.join(model_names())}, or 'timm/<name>'"
@@ -43,6 +44,7 @@ def build_model_from_spec(spec: dict[str, Any]) -> nn.Module:
     """The (randomly initialized) model an export spec describes."""
     arch = _required(spec, "arch", str)
     _check_arch(arch)
+    check_timm_for_export(spec)  # a clear error when timm is missing
     n_out, n_in = _required(spec, "n_out", int), _required(spec, "n_in", int)
     cut = spec.get("cut")
     kind = spec.get("model", "classifier")

@@ -43,6 +43,7 @@ import torch
 from lamina.core.files import atomic_path
 from lamina.core.registry import lookup, register, registered_names
 from lamina.data.download import DownloadError, cache_dir, download_data, file_sha256
+from lamina.models.timm_body import timm_model_name, timm_pretrained_stats
 from lamina.vision.transforms.normalize import imagenet_stats
 
 BASE_URL_ENV = "LAMINA_WEIGHTS_URL"
@@ -328,8 +329,9 @@ def resolve_pretrained(arch: Any, pretrained: Any) -> tuple[Any, Stats | None]:
     known, as for random or local weights).
 
     `pretrained` is a bool, a weights file path (`.safetensors`, `.pth`, `.pt`) or a state dict.
-    `True` downloads the registered weights, except for `"timm/<name>"` archs (timm fetches
-    its own and the ImageNet statistics are assumed).
+    `True` downloads the registered weights, except for `"timm/<name>"` archs: timm fetches
+    its own, and their statistics are the ones timm records for those weights (ImageNet's
+    when it records none).
     """
     if pretrained is False or pretrained is None:
         return False, None
@@ -348,8 +350,8 @@ def resolve_pretrained(arch: Any, pretrained: Any) -> tuple[Any, Stats | None]:
             f"pretrained=True needs a registered architecture name, got a "
             f"{type(arch).__name__} module; pass pretrained='<file>' or a state dict"
         )
-    if arch.startswith("timm/"):
-        return True, imagenet_stats
+    if timm_model_name(arch) is not None:
+        return True, timm_pretrained_stats(arch) or imagenet_stats
     return fetch_weights(arch)
 
 
@@ -359,7 +361,7 @@ def complete_state_dict(arch: str, state_dict: StateDict, cut: Any = None) -> St
     built model. Anything else missing is left for the strict load to report."""
     from lamina.models import build_model, create_body
 
-    if arch.startswith("timm/"):
+    if timm_model_name(arch) is not None:  # `TimmBody` fits timm checkpoints itself
         return state_dict
     model = build_model(arch)
     expected = model.state_dict()
