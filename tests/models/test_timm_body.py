@@ -106,6 +106,17 @@ def test_pretrained_true_asks_timm_for_its_weights(monkeypatch: pytest.MonkeyPat
     assert resolve_pretrained("timm:resnet18", True) == (True, imagenet_stats)
 
 
+def test_no_hub_says_what_to_do_instead(monkeypatch: pytest.MonkeyPatch) -> None:
+    import timm
+
+    def unreachable(name: str, **kwargs):
+        raise FileNotFoundError("cannot find the requested files in the local cache")
+
+    monkeypatch.setattr(timm, "create_model", unreachable)
+    with pytest.raises(RuntimeError, match=r"could not fetch .*'test_resnet'.*pretrained=False"):
+        create_body("timm/test_resnet", pretrained=True)
+
+
 def test_bad_names_and_arguments_are_explained() -> None:
     with pytest.raises(ValueError, match=r"no model 'resnet19'.*close names: .*resnet"):
         create_body("timm/resnet19")

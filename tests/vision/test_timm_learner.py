@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from lamina import accuracy, load_learner
-from lamina.core.files import load_tensors_json
+from lamina.core.files import load_tensors_json, save_tensors_json
 from lamina.core.seed import set_seed
 from lamina.vision import ImageDataLoaders, Resize, unet_learner, vision_learner
 
@@ -106,6 +106,17 @@ def test_export_records_timm_and_loads_back_with_the_same_predictions(
     fresh = json.loads(result.stdout.strip().splitlines()[-1])
     assert fresh["labels"] == labels
     torch.testing.assert_close(torch.tensor(fresh["probs"]), probs, atol=1e-6, rtol=1e-5)
+
+
+def test_another_timm_version_warns_and_still_loads(trained, tmp_path: Path) -> None:
+    path = trained.export(tmp_path / "digits.lamina")
+    tensors, info = load_tensors_json(path)
+    info["spec"]["timm_version"] = "0.9.0"
+    save_tensors_json(path, tensors, info)
+    with pytest.warns(UserWarning, match=r"made with timm 0\.9\.0.*pip install timm==0\.9\.0"):
+        loaded = load_learner(path, cpu=True)
+    torch.testing.assert_close(loaded.model.state_dict()["head.8.weight"],
+                               trained.model.state_dict()["head.8.weight"])  # fmt: skip
 
 
 def test_unet_learner_refuses_timm_clearly(digits: Path) -> None:
