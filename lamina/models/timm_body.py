@@ -56,13 +56,6 @@ def import_timm(arch: str) -> Any:
     return timm
 
 
-def timm_version() -> str:
-    """The installed timm's version (timm must be importable)."""
-    import timm
-
-    return str(timm.__version__)
-
-
 def _create(timm: Any, name: str, **kwargs: Any) -> nn.Module:
     local = name.startswith(("hf-hub:", "local-dir:"))
     if not local and not timm.is_model(name):
@@ -96,6 +89,11 @@ class TimmBody(nn.Sequential):
             dict (timm's names, its classifier ignored) is loaded with strict checks; False
             gives random weights.
         n_in: input channels; pretrained RGB kernels are adapted by timm's `adapt_input_conv`.
+
+    Example:
+        >>> body = TimmBody("resnet18", n_in=1)  # as create_body("timm/resnet18", n_in=1)
+        >>> body(torch.randn(2, 1, 64, 64)).shape
+        torch.Size([2, 512, 2, 2])
     """
 
     def __init__(
