@@ -7,7 +7,9 @@ included), without timm's classifier and without its pooling, so that lamina's o
 does on lamina's resnets. `features_only` is not used: it is missing for some architectures and
 stops at the last stage, which drops layers after it that the pretrained weights include
 (EfficientNet's 1280-channel head convolution, for instance). Architectures whose features are
-not a map (a vision transformer's tokens) keep timm's own pooling and get a head without one.
+not a channels-first map (a vision transformer's tokens, Swin's channels-last maps) keep timm's
+own pooling and get a head without one. The feature count is measured on a zero image, not read
+from `num_features` (MobileNetV3 widens its features after that).
 
 The parameter groups for `freeze` and discriminative learning rates follow timm's own coarse
 grouping of each architecture (`model.group_matcher(coarse=True)`: the stem, then each stage,
@@ -103,16 +105,20 @@ class TimmBody(nn.Sequential):
         timm = import_timm(f"timm/{name}")
         kwargs = {"num_classes": 0, "in_chans": n_in, "pretrained": pretrained is True}
         model = _create(timm, name, global_pool="", **kwargs)
-        pooled = _feature_rank(model, n_in) != 4
-        if pooled:  # tokens, not a map: let timm pool them
+        shape = _output_shape(model, n_in)
+        pooled = len(shape) != 4 or _output_format(model) != "NCHW"
+        if pooled:  # tokens, or a channels-last map: timm pools them into (B, C)
             model = _create(timm, name, **kwargs)
+            shape = _output_shape(model, n_in)
         if isinstance(pretrained, Mapping):
             load_weights(model, _fitted_state(timm, model, pretrained, n_in))
         super().__init__()
         self.add_module("model", model)
         self.timm_name = name
         self.timm_version = str(timm.__version__)
-        self.num_features = int(getattr(model, "num_features", 0))  # timm models all say
+        # measured: `model.num_features` is the width before timm's head, which some models
+        # widen (MobileNetV3's 1x1 head convolution runs on the map when it is not pooled)
+        self.num_features = int(shape[1])
         self.pooled = pooled
 
     # The one child registered by `add_module`, typed for readers of `body.model`.
@@ -127,21 +133,27 @@ class TimmBody(nn.Sequential):
                 [p for group in groups[half:] for p in group]]  # fmt: skip
 
 
-def _feature_rank(model: nn.Module, n_in: int) -> int:
-    """The number of dimensions of `model`'s output for one image: 4 for a feature map."""
+def _output_shape(model: nn.Module, n_in: int) -> torch.Size:
+    """The shape of `model`'s output for one zero image: a small one when the model takes any
+    size, else the size it was made for."""
     cfg = getattr(model, "pretrained_cfg", None) or {}
     size = tuple(cfg.get("input_size", (n_in, *_PROBE_SIZE)))[1:]
-    fixed = cfg.get("fixed_input_size", False)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    x = torch.zeros(1, n_in, *(size if fixed else _PROBE_SIZE), device=device)
+    x = torch.zeros(1, n_in, *(size if cfg.get("fixed_input_size") else _PROBE_SIZE))
     was_training = model.training
     model.eval()
     try:
         with torch.no_grad():
-            return model(x).ndim
+            return model(x.to(device)).shape
     finally:
         model.train(was_training)
+
+
+def _output_format(model: nn.Module) -> str:
+    """The layout of `model`'s feature maps ("NCHW", or "NHWC" for Swin-like models)."""
+    layout = getattr(model, "output_fmt", "NCHW")
+    return str(getattr(layout, "value", layout))
 
 
 def _timm_groups(model: nn.Module) -> list[list[nn.Parameter]]:

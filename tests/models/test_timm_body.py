@@ -50,6 +50,20 @@ def test_token_features_are_pooled_by_timm_and_the_head_does_not_pool() -> None:
     assert model(torch.randn(2, 3, 160, 160)).shape == (2, 3)
 
 
+def test_channels_last_maps_are_pooled_by_timm_too() -> None:
+    model = create_vision_model("timm/test_mambaout", n_out=3)  # timm gives (B, h, w, C) maps
+    assert model.body.pooled
+    assert model.body(torch.randn(2, 3, 64, 64)).shape == (2, model.body.num_features)
+    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 3)
+
+
+def test_the_feature_count_is_measured_not_read() -> None:
+    # MobileNetV3's head convolution widens the 288 features timm reports to 1024
+    model = create_vision_model("timm/mobilenetv3_small_050", n_out=3)
+    assert (model.body.model.num_features, model.body.num_features) == (288, 1024)
+    assert model(torch.randn(2, 3, 64, 64)).shape == (2, 3)
+
+
 def test_groups_follow_timm_stages() -> None:
     model = create_vision_model("timm/resnet18", n_out=2)
     early, late, head = default_split(model)
