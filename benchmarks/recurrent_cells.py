@@ -18,6 +18,24 @@ over b's median step in brackets.
 Each (threads, hidden) pair runs on its own; to keep runs short on a shared machine, run one pair
 per process and pick variants, e.g.
     python benchmarks/recurrent_cells.py --threads 2 --hidden 512 --variants b c --repeats 5
+
+Measured 2026-12-02 on a shared 2-core AMD EPYC VM (load average 7-9 from other work, so each
+figure is the median of 1-7 interleaved repeats, one process per row); ratios to nn.LSTM:
+
+    threads hidden   a2/c   b/c   b0/c  | tokens/s a2     b      b0      c
+       1     128     1.05   0.99  0.97  |        14989  15927  16205  15744
+       1     512     1.37   1.14  1.05  |         1273   1523   1664   1739
+       1    1152       -    1.03    -   |            -    257      -    266
+       2     128     3.31   2.11  2.00  |          439    689    727   1453
+       2     512       -    1.48  1.00  |            -    317    469    470
+       2    1152       -    3.58    -   |            -     73      -    261
+
+With 2 threads on a loaded machine every variant ran slower than with 1, and b0/c (the same
+kernels) read 2.00 at hidden 128: these rows measure contention more than the code. A likely
+cause (not measured): each parallel region waits until both threads are scheduled, and a Python
+step opens many more regions per time step (one per large op) than the fused kernels. Measure
+2 threads on a quiet machine (e.g. `taskset -c 0,1` on a larger one) before drawing conclusions.
+
 Run: python benchmarks/recurrent_cells.py [--threads 1 2] [--hidden 128 512 1152]
      [--variants a a2 b b0 c] [--repeats 5] [--device cpu|cuda]
 """
