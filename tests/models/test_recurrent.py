@@ -102,8 +102,8 @@ def outputs_and_grads(model_fn, cell, x, state):
     return [out, *flat(final)], grads
 
 
-def assert_same_as_eager(cell, x, state):
-    layer = RecurrentLayer(cell)
+def assert_same_as_eager(cell, x, state, fused_kernels=False):
+    layer = RecurrentLayer(cell, fused_kernels=fused_kernels)
     expected = outputs_and_grads(lambda x, s: eager_reference(cell, x, s), cell, x, state)
     found = outputs_and_grads(layer, cell, x, state)
     for want, got in zip(expected[0] + expected[1], found[0] + found[1], strict=True):
@@ -153,7 +153,7 @@ def test_gradients_equal_the_plain_loop_over_several_chunks(make_cell, monkeypat
 def test_float32_gradients_match_within_tolerance():
     cell = LSTMCell(8, 16)
     x = torch.randn(4, 12, 8)
-    layer = RecurrentLayer(cell)
+    layer = RecurrentLayer(cell, fused_kernels=False)
     eager_out, _ = eager_reference(cell, x)
     eager_out.sum().backward()
     expected = [p.grad.clone() for p in cell.parameters()]
@@ -329,7 +329,7 @@ def test_input_proj_called_inside_the_step_gets_its_gradient():
 def test_unfrozen_layer_is_checked_and_batched():
     cell = LSTMCell(5, 6).double()
     cell.hidden_proj.weight.requires_grad_(False)
-    layer = RecurrentLayer(cell)
+    layer = RecurrentLayer(cell, fused_kernels=False)
     layer(torch.randn(2, 3, 5, dtype=torch.float64))[0].sum().backward()
     assert not layer._workspace.buffers
     cell.hidden_proj.weight.requires_grad_(True)
@@ -341,7 +341,61 @@ def test_unfrozen_layer_is_checked_and_batched():
 def test_small_cells_run_the_plain_loop(monkeypatch):
     monkeypatch.setattr(layer_module, "MIN_BATCHED_WEIGHTS", 10_000)
     cell = WeightOutsideCall(5, 6).double()  # would warn if it were checked
-    layer = RecurrentLayer(LSTMCell(5, 6))
+    layer = RecurrentLayer(LSTMCell(5, 6), fused_kernels=False)
     layer(torch.randn(2, 3, 5))[0].sum().backward()
     assert not layer._workspace.buffers
     RecurrentLayer(cell)(torch.randn(2, 3, 5, dtype=torch.float64))
+
+
+def python_forward_refused(cell):
+    """Make the cell's Python forward fail, to show a call never ran it."""
+
+    def refuse(*args):
+        raise AssertionError("the cell's Python forward ran")
+
+    cell.forward = refuse
+    return cell
+
+
+@pytest.mark.parametrize("cell_class", [LSTMCell, GRUCell], ids=["lstm", "gru"])
+def test_recognised_cells_run_the_fused_kernels_with_the_same_gradients(cell_class):
+    cell = cell_class(5, 6).double()
+    x = torch.randn(3, 7, 5, dtype=torch.float64, requires_grad=True)
+    state = requiring_grad(cell.init_state(3, x.device))
+    expected = outputs_and_grads(lambda x, s: eager_reference(cell, x, s), cell, x, state)
+    layer = RecurrentLayer(python_forward_refused(cell))
+    found = outputs_and_grads(layer, cell, x, state)
+    for want, got in zip(expected[0] + expected[1], found[0] + found[1], strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-9, atol=1e-11)
+    with torch.no_grad():
+        torch.testing.assert_close(layer(x, state)[0], expected[0][0])
+    assert not layer._workspace.buffers
+
+
+def test_fused_float32_lstm_matches_the_plain_loop_within_tolerance():
+    cell = LSTMCell(8, 16)
+    x = torch.randn(4, 12, 8)
+    state = requiring_grad(cell.init_state(4, x.device))
+    expected = outputs_and_grads(lambda x, s: eager_reference(cell, x, s), cell, x, state)
+    found = outputs_and_grads(RecurrentLayer(python_forward_refused(cell)), cell, x, state)
+    for want, got in zip(expected[0] + expected[1], found[0] + found[1], strict=True):
+        torch.testing.assert_close(got, want, rtol=1e-4, atol=1e-5)
+
+
+class ScaledLSTMCell(LSTMCell):
+    """A subclass changing the step: the layer must run its Python forward, not the kernel."""
+
+    def forward(self, x_t, state):
+        return super().forward(x_t * 0.5, state)
+
+
+def test_changed_cells_run_their_python_forward():
+    x = torch.randn(2, 4, 5, dtype=torch.float64)
+    assert_same_as_eager(ScaledLSTMCell(5, 6).double(), x, None, fused_kernels=True)
+    hooked = GRUCell(5, 6).double()
+    hooked.hidden_proj.register_forward_hook(lambda module, args, out: out * 2)
+    assert_same_as_eager(hooked, x, None, fused_kernels=True)
+    with pytest.raises(AssertionError, match="Python forward ran"):
+        RecurrentLayer(python_forward_refused(LSTMCell(5, 6)), fused_kernels=False)(x.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16), pytest.raises(AssertionError):
+        RecurrentLayer(python_forward_refused(LSTMCell(5, 6)))(x.float())

@@ -26,7 +26,9 @@ input projection of every time step done in one product:
     out, state = layer(x)                                    # x: (B, T, 64) -> out: (B, T, 256)
     out, state = layer(x_next, state=tuple(s.detach() for s in state))  # carry across BPTT windows
 
-`LSTMCell` and `GRUCell` here are such cells, ready made.
+`LSTMCell` and `GRUCell` here are such cells, ready made. Used unchanged, the layer recognises
+them and runs PyTorch's fused `nn.LSTM`/`nn.GRU` kernels with their weights instead of their
+Python step (`RecurrentLayer(cell, fused_kernels=False)` keeps the Python step).
 """
 
 from lamina.models.recurrent.cells import GRUCell, LSTMCell

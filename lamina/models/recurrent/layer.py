@@ -10,6 +10,7 @@ import torch
 from torch import nn
 
 from lamina.models.recurrent.check import find_problem
+from lamina.models.recurrent.fused import run_fused
 from lamina.models.recurrent.scan import ScanPlan, scan
 from lamina.models.recurrent.weight_grads import Workspace
 
@@ -42,13 +43,22 @@ class RecurrentLayer(nn.Module):
     outside its call, changes a linear's input or output in place, returns a state that is not
     tensors), the layer warns once, naming the reason, and runs the plain loop.
 
+    lamina's own `LSTMCell` and `GRUCell`, unchanged (not subclassed, no hooks, on CPU, outside
+    autocast), run instead through PyTorch's fused kernels, those of `nn.LSTM` and `nn.GRU`, with
+    the cell's weights (see `lamina.models.recurrent.fused`): same results, nn.LSTM's speed.
+
+    Args:
+        cell: the recurrent cell.
+        fused_kernels: let a recognised cell run through the fused kernels; False always runs the
+            cell's Python forward (to debug or profile it, or to time the Python path).
+
     Example:
         >>> layer = RecurrentLayer(LSTMCell(10, 32))
         >>> out, (h, c) = layer(torch.randn(4, 7, 10))  # out: (4, 7, 32)
         >>> out, state = layer(torch.randn(4, 7, 10), state=(h.detach(), c.detach()))
     """
 
-    def __init__(self, cell: nn.Module) -> None:
+    def __init__(self, cell: nn.Module, fused_kernels: bool = True) -> None:
         super().__init__()
         if not isinstance(cell, nn.Module):
             raise ValueError(f"cell must be an nn.Module, got {type(cell).__name__}")
@@ -63,6 +73,7 @@ class RecurrentLayer(nn.Module):
                 f"cell.input_proj must be an nn.Linear, got {type(input_proj).__name__}"
             )
         self.cell = cell
+        self.fused_kernels = fused_kernels
         self._problem: str | None = None
         self._checked_linears: list[nn.Linear] | None = None  # the last check's batched layers
         self._warned_no_linear = False
@@ -72,10 +83,14 @@ class RecurrentLayer(nn.Module):
         """Outputs (B, T, H) for x (B, T, F) and the final state; starts from `state` if given."""
         if x.dim() != 3:
             raise ValueError(f"x must be (batch, seq, features), got shape {tuple(x.shape)}")
-        input_proj = getattr(self.cell, "input_proj", None)
-        xs = x if input_proj is None else input_proj(x)  # (B, T, F'), one product for all steps
         if state is None:
             state = self.cell.init_state(x.shape[0], x.device)  # type: ignore[operator]
+        if self.fused_kernels and x.shape[1] > 0 and not torch.compiler.is_compiling():
+            fused = run_fused(self.cell, x, state)
+            if fused is not None:
+                return fused
+        input_proj = getattr(self.cell, "input_proj", None)
+        xs = x if input_proj is None else input_proj(x)  # (B, T, F'), one product for all steps
         if x.shape[1] == 0 or not self._wants_fast_path(xs, state):
             return run_eager(self.cell, xs, state)
         single = isinstance(state, torch.Tensor)
