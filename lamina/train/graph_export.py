@@ -5,7 +5,14 @@ The domain-free half of exporting: each application describes what its model tak
 people), and this module traces the model once in eval mode, writes the file atomically
 (`lamina.core.files.atomic_path`) and, before the file is put in place, runs the written file
 on the example batch and on its first row and compares it with the eager model
-(`torch.testing.assert_close`). A file that would answer differently is never written.
+(`torch.testing.assert_close`), and on any further batches the application gives (other
+sizes, padding). A file that would answer differently is never written.
+
+Recurrent layers (`nn.LSTM`, `nn.GRU`) are traced with a free sequence length: torch's default
+tracing unrolls them over the example's time steps (pytorch/pytorch#115092), so while tracing
+the decompositions over a `while_loop` that torch 2.13 ships for this (`torch.export._patches`,
+the route `torch.onnx.export` itself takes for dynamic shapes) stand in. The .pt2 graph then
+keeps one `aten.lstm` call and the ONNX graph one `LSTM` node, each taking any length.
 
 The file holds the model alone: inputs already encoded (normalized pixels, category codes,
 token ids) and raw outputs (logits, or values for a regression). A `.pt2` file is loaded with
@@ -47,6 +54,8 @@ class GraphInputs:
         module: what to trace instead of the learner's model (e.g. a wrapper that starts a
             stateful model from a fresh state on every call); None: the model itself.
         limitation: a hint added to the error when the exporter cannot trace the model.
+        checks: more batches, shaped unlike `example` (other sizes, padding), that the written
+            file must answer as the model does.
     """
 
     names: tuple[str, ...]
@@ -55,6 +64,7 @@ class GraphInputs:
     description: str
     module: nn.Module | None = None
     limitation: str | None = None
+    checks: tuple[tuple[torch.Tensor, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not (len(self.names) == len(self.example) == len(self.dynamic)):
@@ -106,7 +116,8 @@ def export_onnx_model(
             "pip install lamina[onnx]"
         ) from error
     program = _trace(model, inputs)
-    with _quiet_exporter(), atomic_path(path) as temporary:
+    # the ONNX exporter decomposes the program again: recurrent layers must stay free there too
+    with _quiet_exporter(), _free_length_rnns(), atomic_path(path) as temporary:
         torch.onnx.export(program, (), str(temporary), input_names=list(inputs.names),
                           output_names=["output"], opset_version=opset, dynamo=True,
                           external_data=False, verbose=False)  # fmt: skip
@@ -122,7 +133,8 @@ def export_onnx_model(
 
 def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgram:
     module = inputs.module if inputs.module is not None else unwrap_model(model)
-    with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter():
+    with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter(), \
+            _free_length_rnns():  # fmt: skip
         try:
             return torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
         except Exception as error:  # torch raises many kinds; the hint says what to do
@@ -135,9 +147,10 @@ def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgra
 
 
 def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> None:
-    """The written file against the eager model, on the example and on its first row."""
+    """The written file against the eager model: on the example, its first row, and `checks`."""
     module = inputs.module if inputs.module is not None else unwrap_model(model)
-    for batch in (inputs.example, tuple(x[:1] for x in inputs.example)):
+    first_row = tuple(x[:1] for x in inputs.example)
+    for batch in (inputs.example, first_row, *inputs.checks):
         with _eval_mode(unwrap_model(model)), _eval_mode(module), torch.no_grad():
             expected = module(*batch)
         got = run(batch)
@@ -146,8 +159,8 @@ def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> No
         except AssertionError as error:
             detail = " ".join(str(error).split())[:200]
             raise ValueError(
-                f"{what} gives outputs different from the model's on a batch of {len(batch[0])} "
-                f"(nothing was written): {detail}"
+                f"{what} gives outputs different from the model's on a batch shaped "
+                f"{tuple(batch[0].shape)} (nothing was written): {detail}"
             ) from None
 
 
@@ -159,6 +172,21 @@ def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+@contextmanager
+def _free_length_rnns() -> Iterator[None]:
+    """While tracing, `nn.LSTM` and `nn.GRU` keep their sequence length symbolic (see above)."""
+    try:
+        from torch.export._patches import (
+            register_gru_while_loop_decomposition,
+            register_lstm_while_loop_decomposition,
+        )
+    except ImportError:  # a torch without them: RNNs keep the example's length, as before
+        yield
+        return
+    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
+        yield
 
 
 @contextmanager
