@@ -136,7 +136,7 @@ def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgra
     with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter(), \
             _free_length_rnns():  # fmt: skip
         try:
-            return torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
+            program = torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
         except Exception as error:  # torch raises many kinds; the hint says what to do
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             hint = f" ({inputs.limitation})" if inputs.limitation else ""
@@ -144,6 +144,27 @@ def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgra
                 f"torch {torch.__version__} cannot export {type(module).__name__} taking "
                 f"{inputs.description}{hint}: {first}"
             ) from error
+    _drop_stray_symbols(program)
+    return program
+
+
+def _drop_stray_symbols(program: torch.export.ExportedProgram) -> None:
+    """Forget the ranges of sizes no node's shape mentions.
+
+    Tracing an RNN's `while_loop` leaves the range of its step count (an unbacked size such as
+    `u0`) in the program, though no node keeps it; `torch.export.load` would then warn, on every
+    load, that the symbol is missing from the graph.
+    """
+    used: set[Any] = set()
+    for node in program.graph.nodes:
+        for value in torch.utils._pytree.tree_leaves(node.meta.get("val")):
+            sizes = (*value.shape, *value.stride()) if isinstance(value, torch.Tensor) else (value,)
+            for size in sizes:
+                if isinstance(size, torch.SymInt):
+                    used |= size.node.expr.free_symbols
+    ranges = program.range_constraints  # the program's own dict (it has no setter)
+    for symbol in [symbol for symbol in ranges if symbol not in used]:
+        del ranges[symbol]
 
 
 def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> None:
