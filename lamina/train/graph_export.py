@@ -8,11 +8,12 @@ on the example batch and on its first row and compares it with the eager model
 (`torch.testing.assert_close`), and on any further batches the application gives (other
 sizes, padding). A file that would answer differently is never written.
 
-Recurrent layers (`nn.LSTM`, `nn.GRU`) are traced with a free sequence length: torch's default
-tracing unrolls them over the example's time steps (pytorch/pytorch#115092), so while tracing
-the decompositions over a `while_loop` that torch 2.13 ships for this (`torch.export._patches`,
-the route `torch.onnx.export` itself takes for dynamic shapes) stand in. The .pt2 graph then
-keeps one `aten.lstm` call and the ONNX graph one `LSTM` node, each taking any length.
+Recurrent layers (`nn.LSTM`, `nn.GRU`, the `torch.lstm` op) are traced with a free sequence
+length: torch's default tracing unrolls them over the example's time steps, fixing the length
+(pytorch/pytorch#115092), so while tracing, the decompositions over a `while_loop` that torch
+2.13 ships for this (`torch.export._patches`, the route `torch.onnx.export` itself takes for
+dynamic shapes) stand in. The .pt2 graph then keeps one `aten.lstm` call and the ONNX graph one
+`LSTM` node, each taking any length.
 
 The file holds the model alone: inputs already encoded (normalized pixels, category codes,
 token ids) and raw outputs (logits, or values for a regression). A `.pt2` file is loaded with
@@ -39,6 +40,7 @@ from lamina.core.files import atomic_path
 from lamina.core.modules import unwrap_model
 
 Runner = Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
+_NON_LEAF_GRAD_WARNING = "The .grad attribute of a Tensor that is not a leaf Tensor"
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,9 @@ def _quiet_exporter() -> Iterator[None]:
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            # dynamo probes `.grad` of the tensors a `while_loop` carries (the free-length RNNs)
+            # and means to hide the warning that follows; under warnings-as-errors it cannot
+            warnings.filterwarnings("ignore", _NON_LEAF_GRAD_WARNING, UserWarning)
             yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):
