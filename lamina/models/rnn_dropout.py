@@ -104,19 +104,17 @@ class WeightDropLSTM(nn.Module):
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         lstm = self.module
         weight_hh = F.dropout(self.weight_hh_l0_raw, self.weight_p, self.training)
-        weights = [lstm.weight_ih_l0, weight_hh, lstm.bias_ih_l0, lstm.bias_hh_l0]
+        weights = [lstm.get_parameter("weight_ih_l0"), weight_hh,
+                   lstm.get_parameter("bias_ih_l0"), lstm.get_parameter("bias_hh_l0")]  # fmt: skip
         if state is None:
             zeros = x.new_zeros(1, x.size(0), lstm.hidden_size)  # (1, B, H)
             state = (zeros, zeros)
-        # (input, state, weights, has_biases, num_layers, dropout, train, bidirectional,
-        #  batch_first), as nn.LSTM passes them
-        args = (x, state, weights, True, 1, 0.0, self.training, False, True)
-        if x.is_cuda:
-            with warnings.catch_warnings():
+        with warnings.catch_warnings():
+            if x.is_cuda:
                 warnings.filterwarnings("ignore", message=_CUDNN_COMPACT_WARNING)
-                output, h, c = torch.lstm(*args)
-        else:
-            output, h, c = torch.lstm(*args)
+            # the op nn.LSTM runs: has_biases, num_layers, dropout, train, bidirectional,
+            # batch_first as it passes them
+            output, h, c = torch.lstm(x, state, weights, True, 1, 0.0, self.training, False, True)
         return output, (h, c)
 
     def extra_repr(self) -> str:

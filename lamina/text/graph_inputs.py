@@ -54,16 +54,16 @@ def graph_inputs(learn: Any) -> GraphInputs:
     encoder = getattr(model, "encoder", model)
     pad = getattr(encoder, "pad_token", None)
     max_len = getattr(encoder, "max_len", None)
-    bounded = isinstance(max_len, int)
+    limit = max_len if isinstance(max_len, int) else None  # a Transformer's positions
     generator = torch.Generator().manual_seed(0)
-    length = min(EXAMPLE_LENGTH, max_len) if bounded else EXAMPLE_LENGTH
-    tokens = _text(n_tokens, pad, (2, max(length, 2)), generator)
-    width = min(CHECK_WIDTH, max_len) if bounded else CHECK_WIDTH
+    length = EXAMPLE_LENGTH if limit is None else max(min(EXAMPLE_LENGTH, limit), 2)
+    tokens = _text(n_tokens, pad, (2, length), generator)
+    width = CHECK_WIDTH if limit is None else min(CHECK_WIDTH, limit)
     padded = _text(n_tokens, pad, (len(CHECK_FILLS), width), generator)
     if pad is not None:
         for row, fill in enumerate(CHECK_FILLS):
             padded[row, round(fill * width) :] = pad
-    seq = torch.export.Dim("seq", max=max_len) if bounded else torch.export.Dim("seq")
+    seq = torch.export.Dim("seq") if limit is None else torch.export.Dim("seq", max=limit)
     device = next(model.parameters()).device
     return GraphInputs(
         ("tokens",), (tokens.to(device),), ({0: torch.export.Dim("batch"), 1: seq},), INPUTS_DOC,
