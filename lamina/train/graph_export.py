@@ -41,6 +41,9 @@ from lamina.core.modules import unwrap_model
 
 Runner = Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
 _NON_LEAF_GRAD_WARNING = "The .grad attribute of a Tensor that is not a leaf Tensor"
+_RNN_WEIGHT_LIST_WARNING = (
+    r"The tensor attributes ([\w.]+\._flat_weights\[\d+\](, )?)+ were assigned"
+)
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,9 @@ def _quiet_exporter() -> Iterator[None]:
             # dynamo probes `.grad` of the tensors a `while_loop` carries (the free-length RNNs)
             # and means to hide the warning that follows; under warnings-as-errors it cannot
             warnings.filterwarnings("ignore", _NON_LEAF_GRAD_WARNING, UserWarning)
+            # nn.LSTM refreshes its cached weight list when tracing swaps its parameters;
+            # harmless (it refreshes again on its next eager call), but export warns
+            warnings.filterwarnings("ignore", _RNN_WEIGHT_LIST_WARNING, UserWarning)
             yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):

@@ -124,7 +124,7 @@ def _run_onnx(path: Path, names: list[str], batch: tuple[torch.Tensor, ...]) -> 
 FORMATS = {"torch": ("model.pt2", _run_pt2), "onnx": ("model.onnx", _run_onnx)}
 
 
-def _export(model: Path, fmt: str, tmp_path: Path, capsys) -> Path:  # or capfd
+def _export(model: Path, fmt: str, tmp_path: Path, capsys) -> Path:
     if fmt == "onnx":
         pytest.importorskip("onnxscript")
     name, _ = FORMATS[fmt]
@@ -194,11 +194,12 @@ def test_text_lm_file_takes_any_batch_and_length(text_lm_export, fmt, tmp_path, 
 @pytest.mark.parametrize("fmt", list(FORMATS))
 @pytest.mark.parametrize("kind", list(TEXT_MODELS))
 def test_text_files_answer_as_the_model_on_padded_batches_of_any_size(
-    text_exports, kind, fmt, tmp_path, capfd
+    text_exports, kind, fmt, tmp_path, capsys, caplog
 ) -> None:
     from lamina.text.learner import reset_state
 
-    path = _export(text_exports[kind], fmt, tmp_path, capfd)
+    path = _export(text_exports[kind], fmt, tmp_path, capsys)
+    caplog.clear()
     learn = load_learner(text_exports[kind], device="cpu")
     texts = ["The school was", "He said nothing at all to me", "", "I went home"]
     (tokens,) = learn.inference_pipeline().batch(texts)  # padded on the right; one row empty
@@ -214,7 +215,7 @@ def test_text_files_answer_as_the_model_on_padded_batches_of_any_size(
         torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     assert got.shape[0] == 1
     # the .pt2 program keeps no stray size for torch.export.load to warn about
-    assert "did not appear in the graph" not in capfd.readouterr().err
+    assert "did not appear in the graph" not in caplog.text
 
 
 def test_info_and_predict_read_a_text_classifier(text_exports, tmp_path, capsys) -> None:
