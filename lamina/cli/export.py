@@ -51,8 +51,8 @@ def add_parser(subparsers: Any, parents: list[argparse.ArgumentParser]) -> None:
         "program (.pt2), checked against the model on an example batch before it is written.\n"
         "The file takes encoded inputs (any batch size N) and gives the model's raw outputs "
         "(logits, or values);\nsee `lamina info MODEL` for its preprocessing and inputs. "
-        "Text: AWD-LSTM models and text classifiers\ncannot be traced by torch.export yet "
-        "(the error names why); Transformer language models export.",
+        "Text models take token ids padded on the right,\nany length T (up to a Transformer's "
+        "max_len).",
     )  # fmt: skip
     parser.add_argument("-h", "--help", action=_HelpWithInputs)
     parser.add_argument("model", type=Path, help="the exported model file")

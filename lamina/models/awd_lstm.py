@@ -145,6 +145,11 @@ class AWDLSTMClassifier(nn.Module):
     `max_len` tokens keep gradients and are pooled (earlier windows run without autograd).
     Batches are padded on the right; left padding is accepted and moved (see `text_head`).
 
+    Under `torch.export` the whole padded width is read in one call instead (a traced graph
+    cannot hold sizes read from the data, such as the longest document's length); in eval mode
+    the two give the same logits, since the state carried between windows is what one call
+    carries between steps, and padding after a document is never pooled.
+
     Shapes: tokens (batch, seq) padded with `pad_token` -> logits (batch, n_classes).
     """
 
@@ -166,6 +171,8 @@ class AWDLSTMClassifier(nn.Module):
                 f"tokens must be (batch, seq) with seq >= 1, got {tuple(tokens.shape)}"
             )
         tokens, lengths = move_padding_right(tokens, self.encoder.pad_token)
+        if torch.compiler.is_exporting():
+            return self._read_whole_width(tokens, lengths)
         # reading stops at the longest document; this host sync is one per batch
         seq = min(int(lengths.max()), tokens.size(1))
         tokens = tokens[:, :seq]
@@ -184,6 +191,16 @@ class AWDLSTMClassifier(nn.Module):
         positions = torch.arange(first_kept, seq, device=tokens.device)
         mask = (positions >= start[:, None]) & (positions < lengths[:, None])  # (B, T_kept)
         return self.head(torch.cat(outputs, dim=1), mask)
+
+    def _read_whole_width(self, tokens: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The traceable reading: every position in one encoder call, padding masked out."""
+        self.encoder.reset()
+        outputs = self.encoder(tokens)  # (B, T, emb_sz)
+        self.encoder.reset()
+        positions = torch.arange(tokens.size(1), device=tokens.device)
+        start = (lengths - self.max_len).clamp(min=0)  # (B,)
+        mask = (positions >= start[:, None]) & (positions < lengths[:, None])  # (B, T)
+        return self.head(outputs, mask)
 
 
 def _dropouts(defaults: dict[str, float], drop_mult: float, given: dict) -> dict[str, float]:

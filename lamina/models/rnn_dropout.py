@@ -78,8 +78,10 @@ class WeightDropLSTM(nn.Module):
 
     The trained weight is the parameter `weight_hh_l0_raw` of this module (fastai's name, so
     published weights match); the wrapped `module` holds the other weights. Each forward call
-    hands the LSTM a freshly dropped copy (training) or the raw weight itself (eval), and takes
-    it back afterwards, so the module keeps no reference to an autograd graph between calls.
+    runs the LSTM op (`torch.lstm`, what `nn.LSTM` itself calls) on a freshly dropped copy
+    (training) or on the raw weight itself (eval). The wrapped module is never called, so no
+    weight is assigned to it: it keeps no reference to an autograd graph between calls, and
+    `torch.export` sees no attribute change while tracing.
 
     Shapes: input (batch, seq, input_size) and optional state ((1, batch, hidden_size) twice)
     -> (output (batch, seq, hidden_size), (h, c)).
@@ -100,17 +102,20 @@ class WeightDropLSTM(nn.Module):
     def forward(
         self, x: torch.Tensor, state: tuple[torch.Tensor, torch.Tensor] | None = None
     ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        weight = F.dropout(self.weight_hh_l0_raw, self.weight_p, self.training)
-        # assigning a Parameter would register it on the LSTM; a view of it is a plain tensor
-        self.module.weight_hh_l0 = weight.view_as(weight)
-        try:
+        lstm = self.module
+        weight_hh = F.dropout(self.weight_hh_l0_raw, self.weight_p, self.training)
+        weights = [lstm.get_parameter("weight_ih_l0"), weight_hh,
+                   lstm.get_parameter("bias_ih_l0"), lstm.get_parameter("bias_hh_l0")]  # fmt: skip
+        if state is None:
+            zeros = x.new_zeros(1, x.size(0), lstm.hidden_size)  # (1, B, H)
+            state = (zeros, zeros)
+        with warnings.catch_warnings():
             if x.is_cuda:
-                with warnings.catch_warnings():
-                    warnings.filterwarnings("ignore", message=_CUDNN_COMPACT_WARNING)
-                    return self.module(x, state)
-            return self.module(x, state)
-        finally:
-            self.module.weight_hh_l0 = None
+                warnings.filterwarnings("ignore", message=_CUDNN_COMPACT_WARNING)
+            # the op nn.LSTM runs: has_biases, num_layers, dropout, train, bidirectional,
+            # batch_first as it passes them
+            output, h, c = torch.lstm(x, state, weights, True, 1, 0.0, self.training, False, True)
+        return output, (h, c)
 
     def extra_repr(self) -> str:
         return f"weight_p={self.weight_p}"

@@ -24,9 +24,13 @@ def move_padding_right(tokens: torch.Tensor, pad_token: int) -> tuple[torch.Tens
     length 1 (its first pad is read as the document) so that pooling has something to read.
     """
     is_pad = tokens == pad_token
-    order = torch.sort(is_pad.to(torch.uint8), dim=1, stable=True).indices  # pads last
-    lengths = (~is_pad).sum(dim=1).clamp(min=1)
-    return tokens.gather(1, order), lengths
+    is_text = ~is_pad
+    n_text = is_text.sum(dim=1, keepdim=True)  # (B, 1)
+    # each token's new position: text in order from 0, then the pads in order after the text
+    # (a scatter, which ONNX runs too; a stable sort it cannot)
+    dest = torch.where(is_text, is_text.cumsum(dim=1) - 1, n_text + is_pad.cumsum(dim=1) - 1)
+    moved = torch.zeros_like(tokens).scatter(1, dest, tokens)
+    return moved, n_text.squeeze(1).clamp(min=1)
 
 
 def masked_concat_pool(outputs: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

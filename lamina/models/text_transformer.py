@@ -121,7 +121,10 @@ class TransformerLanguageModel(nn.Module):
 class TransformerClassifier(nn.Module):
     """A `TextTransformer` reading each document's last `max_len` tokens, then a pooling head.
 
-    Padding goes on the right; left padding is accepted and moved (see `text_head`).
+    Padding goes on the right; left padding is accepted and moved (see `text_head`). Eager
+    calls first trim the batch to its longest document; under `torch.export` the whole padded
+    width is read (a traced graph cannot hold a size read from the data) and padding, hidden
+    from attention and from pooling, changes nothing.
 
     Shapes: tokens (batch, seq) padded with `pad_token` -> logits (batch, n_classes).
     """
@@ -139,9 +142,13 @@ class TransformerClassifier(nn.Module):
                 f"tokens must be (batch, seq) with seq >= 1, got {tuple(tokens.shape)}"
             )
         tokens, lengths = move_padding_right(tokens, self.encoder.pad_token)
-        # keep each row's last max_len tokens, moved to the front: (B, T')
-        seq = min(int(lengths.max()), tokens.size(1))
-        width = min(seq, self.encoder.max_len)
+        # keep each row's last `width` tokens, moved to the front: (B, T')
+        if torch.compiler.is_exporting():
+            # an exported file's length is declared at most max_len (`lamina.text.graph_inputs`)
+            torch._check(tokens.size(1) <= self.encoder.max_len)
+            width = tokens.size(1)
+        else:  # the longest document's length: one host sync per batch
+            width = min(int(lengths.max()), tokens.size(1), self.encoder.max_len)
         offsets = (lengths - width).clamp(min=0)
         index = offsets[:, None] + torch.arange(width, device=tokens.device)  # (B, T')
         tokens = tokens.gather(1, index.clamp(max=tokens.size(1) - 1))

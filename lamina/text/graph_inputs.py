@@ -1,8 +1,11 @@
 """What an exported text model takes (`lamina export`, `lamina.train.graph_export`).
 
-Token ids (N, T) int64, both sizes free (a Transformer's T up to its `max_len`). The traced
-module starts the model from a fresh state on every call, as `predict` does, so a stateful
-model (AWD-LSTM) carries nothing from one call to the next.
+Token ids (N, T) int64, both sizes free (a Transformer's T up to its `max_len`), for every text
+model: language models (AWD-LSTM, Transformer) and classifiers. The traced module starts the
+model from a fresh state on every call, as `predict` does, so a stateful model (AWD-LSTM)
+carries nothing from one call to the next. Classifiers read the whole padded width when traced
+(`lamina.models.awd_lstm`, `text_transformer`), so the written file is also checked on a padded
+batch of documents of unequal lengths, of another batch size and length than the example.
 """
 
 from __future__ import annotations
@@ -22,14 +25,10 @@ INPUTS_DOC = (
     "export's tokenizer and vocabulary (`learn.inference_pipeline()`)"
 )
 
-# What torch 2.13's exporter cannot trace in lamina's text models, for the error it raises.
-_LIMITATIONS = {
-    "awd_lstm": "torch.export fixes an nn.LSTM's sequence length (pytorch/pytorch#115092), so "
-    "AWD-LSTM models cannot take texts of any length",
-    "clas": "text classifiers trim each batch to its longest document, a size read from the "
-    "data that torch.export cannot trace",
-}
-EXPORTABLE = "Transformer language models (arch='transformer') export"
+EXAMPLE_LENGTH = 8
+# the padded check batch: one row per length, as fractions of its width (a whole row, a short
+# one, an empty one: all padding)
+CHECK_WIDTH, CHECK_FILLS = 11, (1.0, 0.4, 0.0)
 
 
 class FreshState(nn.Module):
@@ -47,26 +46,36 @@ class FreshState(nn.Module):
 
 
 def graph_inputs(learn: Any) -> GraphInputs:
-    """Two example documents of eight token ids (a fixed generator, no padding); the batch
-    size and the length may vary."""
+    """Two example documents of eight token ids (a fixed generator, no padding), checked
+    again on three padded documents of unequal lengths; the batch size and the length may vary
+    (up to a Transformer's `max_len`)."""
     model = unwrap_model(learn.model)
     n_tokens = len(token_vocab(learn.dls))
     encoder = getattr(model, "encoder", model)
     pad = getattr(encoder, "pad_token", None)
-    tokens = torch.randint(0, n_tokens, (2, 8), generator=torch.Generator().manual_seed(0))
-    if pad is not None:
-        tokens[tokens == pad] = (pad + 1) % n_tokens
     max_len = getattr(encoder, "max_len", None)
-    seq = (
-        torch.export.Dim("seq", max=max_len)
-        if isinstance(max_len, int)
-        else torch.export.Dim("seq")
-    )
-    name = str((getattr(learn, "export_spec", None) or {}).get("model_name", ""))
-    problems = [text for key, text in _LIMITATIONS.items() if key in name]
+    limit = max_len if isinstance(max_len, int) else None  # a Transformer's positions
+    generator = torch.Generator().manual_seed(0)
+    length = EXAMPLE_LENGTH if limit is None else max(min(EXAMPLE_LENGTH, limit), 2)
+    tokens = _text(n_tokens, pad, (2, length), generator)
+    width = CHECK_WIDTH if limit is None else min(CHECK_WIDTH, limit)
+    padded = _text(n_tokens, pad, (len(CHECK_FILLS), width), generator)
+    if pad is not None:
+        for row, fill in enumerate(CHECK_FILLS):
+            padded[row, round(fill * width) :] = pad
+    seq = torch.export.Dim("seq") if limit is None else torch.export.Dim("seq", max=limit)
     device = next(model.parameters()).device
     return GraphInputs(
         ("tokens",), (tokens.to(device),), ({0: torch.export.Dim("batch"), 1: seq},), INPUTS_DOC,
-        module=FreshState(model),
-        limitation="; ".join([*problems, EXPORTABLE]) if problems else None,
+        module=FreshState(model), checks=((padded.to(device),),),
     )  # fmt: skip
+
+
+def _text(
+    n_tokens: int, pad: int | None, shape: tuple[int, int], generator: torch.Generator
+) -> torch.Tensor:
+    """Random token ids of `shape`, none of them the pad token."""
+    tokens = torch.randint(0, n_tokens, shape, generator=generator)
+    if pad is not None:
+        tokens[tokens == pad] = (pad + 1) % n_tokens
+    return tokens

@@ -5,7 +5,15 @@ The domain-free half of exporting: each application describes what its model tak
 people), and this module traces the model once in eval mode, writes the file atomically
 (`lamina.core.files.atomic_path`) and, before the file is put in place, runs the written file
 on the example batch and on its first row and compares it with the eager model
-(`torch.testing.assert_close`). A file that would answer differently is never written.
+(`torch.testing.assert_close`), and on any further batches the application gives (other
+sizes, padding). A file that would answer differently is never written.
+
+Recurrent layers (`nn.LSTM`, `nn.GRU`, the `torch.lstm` op) are traced with a free sequence
+length: torch's default tracing unrolls them over the example's time steps, fixing the length
+(pytorch/pytorch#115092), so while tracing, the decompositions over a `while_loop` that torch
+2.13 ships for this (`torch.export._patches`, the route `torch.onnx.export` itself takes for
+dynamic shapes) stand in. The .pt2 graph then keeps one `aten.lstm` call and the ONNX graph one
+`LSTM` node, each taking any length.
 
 The file holds the model alone: inputs already encoded (normalized pixels, category codes,
 token ids) and raw outputs (logits, or values for a regression). A `.pt2` file is loaded with
@@ -32,6 +40,10 @@ from lamina.core.files import atomic_path
 from lamina.core.modules import unwrap_model
 
 Runner = Callable[[tuple[torch.Tensor, ...]], torch.Tensor]
+_NON_LEAF_GRAD_WARNING = "The .grad attribute of a Tensor that is not a leaf Tensor"
+_RNN_WEIGHT_LIST_WARNING = (
+    r"The tensor attributes ([\w.]+\._flat_weights\[\d+\](, )?)+ were assigned"
+)
 
 
 @dataclass(frozen=True)
@@ -47,6 +59,8 @@ class GraphInputs:
         module: what to trace instead of the learner's model (e.g. a wrapper that starts a
             stateful model from a fresh state on every call); None: the model itself.
         limitation: a hint added to the error when the exporter cannot trace the model.
+        checks: more batches, shaped unlike `example` (other sizes, padding), that the written
+            file must answer as the model does.
     """
 
     names: tuple[str, ...]
@@ -55,6 +69,7 @@ class GraphInputs:
     description: str
     module: nn.Module | None = None
     limitation: str | None = None
+    checks: tuple[tuple[torch.Tensor, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if not (len(self.names) == len(self.example) == len(self.dynamic)):
@@ -106,7 +121,8 @@ def export_onnx_model(
             "pip install lamina[onnx]"
         ) from error
     program = _trace(model, inputs)
-    with _quiet_exporter(), atomic_path(path) as temporary:
+    # the ONNX exporter decomposes the program again: recurrent layers must stay free there too
+    with _quiet_exporter(), _free_length_rnns(), atomic_path(path) as temporary:
         torch.onnx.export(program, (), str(temporary), input_names=list(inputs.names),
                           output_names=["output"], opset_version=opset, dynamo=True,
                           external_data=False, verbose=False)  # fmt: skip
@@ -122,9 +138,10 @@ def export_onnx_model(
 
 def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgram:
     module = inputs.module if inputs.module is not None else unwrap_model(model)
-    with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter():
+    with _eval_mode(unwrap_model(model)), _eval_mode(module), _quiet_exporter(), \
+            _free_length_rnns():  # fmt: skip
         try:
-            return torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
+            program = torch.export.export(module, inputs.example, dynamic_shapes=inputs.dynamic)
         except Exception as error:  # torch raises many kinds; the hint says what to do
             first = (str(error).strip().splitlines() or [type(error).__name__])[0]
             hint = f" ({inputs.limitation})" if inputs.limitation else ""
@@ -132,12 +149,34 @@ def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgra
                 f"torch {torch.__version__} cannot export {type(module).__name__} taking "
                 f"{inputs.description}{hint}: {first}"
             ) from error
+    _drop_stray_symbols(program)
+    return program
+
+
+def _drop_stray_symbols(program: torch.export.ExportedProgram) -> None:
+    """Forget the ranges of sizes no node's shape mentions.
+
+    Tracing an RNN's `while_loop` leaves the range of its step count (an unbacked size such as
+    `u0`) in the program, though no node keeps it; `torch.export.load` would then warn, on every
+    load, that the symbol is missing from the graph.
+    """
+    used: set[Any] = set()
+    for node in program.graph.nodes:
+        for value in torch.utils._pytree.tree_leaves(node.meta.get("val")):
+            sizes = (*value.shape, *value.stride()) if isinstance(value, torch.Tensor) else (value,)
+            for size in sizes:
+                if isinstance(size, torch.SymInt):
+                    used |= size.node.expr.free_symbols
+    ranges = program.range_constraints  # the program's own dict (it has no setter)
+    for symbol in [symbol for symbol in ranges if symbol not in used]:
+        del ranges[symbol]
 
 
 def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> None:
-    """The written file against the eager model, on the example and on its first row."""
+    """The written file against the eager model: on the example, its first row, and `checks`."""
     module = inputs.module if inputs.module is not None else unwrap_model(model)
-    for batch in (inputs.example, tuple(x[:1] for x in inputs.example)):
+    first_row = tuple(x[:1] for x in inputs.example)
+    for batch in (inputs.example, first_row, *inputs.checks):
         with _eval_mode(unwrap_model(model)), _eval_mode(module), torch.no_grad():
             expected = module(*batch)
         got = run(batch)
@@ -146,8 +185,8 @@ def _verify(run: Runner, model: nn.Module, inputs: GraphInputs, what: str) -> No
         except AssertionError as error:
             detail = " ".join(str(error).split())[:200]
             raise ValueError(
-                f"{what} gives outputs different from the model's on a batch of {len(batch[0])} "
-                f"(nothing was written): {detail}"
+                f"{what} gives outputs different from the model's on a batch shaped "
+                f"{tuple(batch[0].shape)} (nothing was written): {detail}"
             ) from None
 
 
@@ -159,6 +198,21 @@ def _eval_mode(model: nn.Module) -> Iterator[nn.Module]:
         yield model
     finally:
         model.train(was_training)
+
+
+@contextmanager
+def _free_length_rnns() -> Iterator[None]:
+    """While tracing, `nn.LSTM` and `nn.GRU` keep their sequence length symbolic (see above)."""
+    try:
+        from torch.export._patches import (
+            register_gru_while_loop_decomposition,
+            register_lstm_while_loop_decomposition,
+        )
+    except ImportError:  # a torch without them: RNNs keep the example's length, as before
+        yield
+        return
+    with register_lstm_while_loop_decomposition(), register_gru_while_loop_decomposition():
+        yield
 
 
 @contextmanager
@@ -175,6 +229,12 @@ def _quiet_exporter() -> Iterator[None]:
         with warnings.catch_warnings(), contextlib.redirect_stderr(io.StringIO()):
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
+            # dynamo probes `.grad` of the tensors a `while_loop` carries (the free-length RNNs)
+            # and means to hide the warning that follows; under warnings-as-errors it cannot
+            warnings.filterwarnings("ignore", _NON_LEAF_GRAD_WARNING, UserWarning)
+            # nn.LSTM refreshes its cached weight list when tracing swaps its parameters;
+            # harmless (it refreshes again on its next eager call), but export warns
+            warnings.filterwarnings("ignore", _RNN_WEIGHT_LIST_WARNING, UserWarning)
             yield
     finally:
         for logger, level in zip(loggers, levels, strict=True):

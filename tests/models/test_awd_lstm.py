@@ -18,6 +18,7 @@ from lamina.models import (
     awd_lstm_lm_split,
     build_model,
     masked_concat_pool,
+    move_padding_right,
 )
 
 SMALL = {"emb_sz": 8, "n_hid": 12, "n_layers": 2}
@@ -203,6 +204,38 @@ def test_only_the_last_max_len_tokens_get_gradients() -> None:
     grad = model.encoder.embedding.weight.grad.abs().sum(dim=1)
     assert (grad[early] == 0).all()
     assert (grad[late] > 0).all()
+
+
+def _padded_documents(lengths: list[int], width: int, vocab: int = 40) -> torch.Tensor:
+    tokens = torch.randint(
+        2, vocab, (len(lengths), width), generator=torch.Generator().manual_seed(0)
+    )
+    for row, length in enumerate(lengths):
+        tokens[row, length:] = 1
+    tokens[1] = tokens[1].roll(2)  # one row padded on both sides
+    return tokens
+
+
+def test_the_traced_reading_answers_as_the_eager_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    # under torch.export the whole padded width is read in one call: rows longer than max_len
+    # and than a window, short rows, an empty row, padding past the longest document
+    model = classifier().eval()
+    tokens = _padded_documents([13, 5, 0, 9], width=17)
+    with torch.no_grad():
+        eager = model(tokens)
+        monkeypatch.setattr(torch.compiler, "is_exporting", lambda: True)
+        traced = model(tokens)
+    torch.testing.assert_close(traced, eager, atol=1e-5, rtol=1e-5)
+    assert model.encoder.hidden is None
+    assert (eager[0] - eager[1]).abs().max() > 1e-4  # rows differ: the check above can fail
+
+
+def test_padding_moves_right_in_order() -> None:
+    tokens = _padded_documents([6, 3, 0, 8], width=8)
+    moved, lengths = move_padding_right(tokens, pad_token=1)
+    order = torch.sort((tokens == 1).to(torch.uint8), dim=1, stable=True).indices
+    torch.testing.assert_close(moved, tokens.gather(1, order))
+    assert lengths.tolist() == [6, 3, 1, 8]  # an empty row reads its first pad
 
 
 def test_masked_concat_pool_reads_only_the_mask() -> None:
