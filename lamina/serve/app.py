@@ -11,6 +11,7 @@ worker thread, off the event loop.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -71,12 +72,17 @@ class PredictionService:
 
     async def predict(self, request: Request) -> dict[str, Any]:
         """Read, batch and predict one request; the record with `top` pairs."""
+        prepare = None
         with self.batcher.arriving():
             kind = self.predictor.input_kind
             item = await read_input(request, kind, self.max_upload_bytes)
-            if kind == "image":  # decoding is CPU work: in a thread, off the event loop
+            # Decoding is CPU work, done off the event loop: alone, in the batcher's worker with
+            # the forward (one thread hop); with company, here in parallel with the others.
+            if kind == "image" and self.batcher.idle:
+                prepare = functools.partial(decode_image, max_pixels=self.max_pixels)
+            elif kind == "image":
                 item = await run_in_threadpool(decode_image, item, self.max_pixels)
-        record = await self.batcher.submit(item)
+        record = await self.batcher.submit(item, prepare)
         return {**record, "top": top_k(record, self.predictor.labels, TOP_K)}
 
 

@@ -9,6 +9,10 @@ request never waits: with nothing else in flight it runs at once.
 
 If a batch fails with a `ValueError` (one bad input, say), each of its inputs is run alone, so
 only the bad one gets the error.
+
+An item may come with a `prepare` function (decoding an upload, say) that the worker thread runs
+before the batch: a request that finds the batcher idle hands it over undecoded, so a lone
+request crosses to a thread once instead of twice.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 PredictMany = Callable[[Sequence[Any]], list[Any]]
+Prepare = Callable[[Any], Any]
 
 
 class Batcher:
@@ -49,7 +54,8 @@ class Batcher:
         self.max_batch_size, self.max_wait = max_batch_size, float(max_wait)
         self.batch_sizes: list[int] = []  # every batch run, for tests and monitoring
         self._arriving = 0  # requests started but not yet submitted
-        self._queue: asyncio.Queue[tuple[Any, asyncio.Future]] | None = None
+        self._running = False  # a batch is in the worker thread
+        self._queue: asyncio.Queue[tuple[Any, Prepare | None, asyncio.Future]] | None = None
         self._task: asyncio.Task | None = None
         self._executor: ThreadPoolExecutor | None = None
 
@@ -69,7 +75,7 @@ class Batcher:
         with contextlib.suppress(asyncio.CancelledError):
             await self._task
         while self._queue is not None and not self._queue.empty():
-            _, future = self._queue.get_nowait()
+            *_, future = self._queue.get_nowait()
             if not future.done():
                 future.set_exception(RuntimeError("the server is shutting down"))
         if self._executor is not None:
@@ -85,15 +91,28 @@ class Batcher:
         finally:
             self._arriving -= 1
 
-    async def submit(self, item: Any) -> Any:
-        """Queue one item and wait for its result (or its exception)."""
+    @property
+    def idle(self) -> bool:
+        """True when no batch runs, none is queued and at most one request is arriving."""
+        return (
+            not self._running
+            and self._arriving <= 1
+            and (self._queue is None or self._queue.empty())
+        )
+
+    async def submit(self, item: Any, prepare: Prepare | None = None) -> Any:
+        """Queue one item and wait for its result (or its exception).
+
+        `prepare`, if given, runs on `item` in the worker thread before the batch; what it raises
+        is that item's error alone.
+        """
         if self._queue is None or self._task is None:
             raise RuntimeError("the Batcher is not started")
         future = asyncio.get_running_loop().create_future()
-        await self._queue.put((item, future))
+        await self._queue.put((item, prepare, future))
         return await future
 
-    async def _collect(self) -> list[tuple[Any, asyncio.Future]]:
+    async def _collect(self) -> list[tuple[Any, Prepare | None, asyncio.Future]]:
         assert self._queue is not None
         batch = [await self._queue.get()]
         loop = asyncio.get_running_loop()
@@ -115,19 +134,37 @@ class Batcher:
         loop = asyncio.get_running_loop()
         while True:
             batch = await self._collect()
-            batch = [(item, future) for item, future in batch if not future.cancelled()]
+            batch = [entry for entry in batch if not entry[-1].cancelled()]
             if not batch:
                 continue
             self.batch_sizes.append(len(batch))
-            items = [item for item, _ in batch]
-            outcomes = await loop.run_in_executor(self._executor, self._predict, items)
-            for (_, future), (ok, value) in zip(batch, outcomes, strict=True):
+            entries = [(item, prepare) for item, prepare, _ in batch]
+            self._running = True
+            try:
+                outcomes = await loop.run_in_executor(
+                    self._executor, self._prepare_predict, entries
+                )
+            finally:
+                self._running = False
+            for (*_, future), (ok, value) in zip(batch, outcomes, strict=True):
                 if future.done():  # the client went away
                     continue
                 if ok:
                     future.set_result(value)
                 else:
                     future.set_exception(value)
+
+    def _prepare_predict(self, entries: list[tuple[Any, Prepare | None]]) -> list[tuple[bool, Any]]:
+        """Prepare each item (its own error if that fails), then predict the prepared ones."""
+        prepared: list[tuple[bool, Any]] = []
+        for item, prepare in entries:
+            try:
+                prepared.append((True, item if prepare is None else prepare(item)))
+            except Exception as error:
+                prepared.append((False, error))
+        ready = [value for ok, value in prepared if ok]
+        results = iter(self._predict(ready) if ready else [])
+        return [next(results) if ok else (False, value) for ok, value in prepared]
 
     def _predict(self, items: list[Any]) -> list[tuple[bool, Any]]:
         """(ok, result or exception) per item; a failed batch is retried item by item."""

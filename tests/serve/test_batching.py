@@ -65,6 +65,37 @@ def test_inference_runs_off_the_event_loop() -> None:
     assert all(name.startswith("lamina-infer") for name in threads)
 
 
+def test_prepare_runs_in_the_worker_and_its_error_is_that_items_alone() -> None:
+    threads = []
+
+    def parse(text: str) -> int:
+        threads.append(threading.current_thread().name)
+        return int(text)  # "x" raises ValueError
+
+    async def run() -> list:
+        await batcher.start()
+        try:
+            return await asyncio.gather(*(batcher.submit(text, parse) for text in ["2", "x", "4"]),
+                                        batcher.submit(5), return_exceptions=True)  # fmt: skip
+        finally:
+            await batcher.stop()
+
+    batcher = Batcher(lambda items: [item * 10 for item in items], max_batch_size=8)
+    results = asyncio.run(run())
+    assert results[0] == 20 and results[2] == 40 and results[3] == 50
+    assert isinstance(results[1], ValueError) and "'x'" in str(results[1])
+    assert threads and all(name.startswith("lamina-infer") for name in threads)
+
+
+def test_idle_means_nothing_queued_running_or_arriving_but_oneself() -> None:
+    batcher = Batcher(lambda items: items)
+    assert batcher.idle
+    with batcher.arriving():
+        assert batcher.idle  # the request asking
+        with batcher.arriving():
+            assert not batcher.idle  # another one is on its way
+
+
 @pytest.mark.parametrize(("argument", "value"), [("max_batch_size", 0), ("max_wait", -1.0)])
 def test_constructor_validates(argument: str, value: float) -> None:
     with pytest.raises(ValueError, match=argument):
