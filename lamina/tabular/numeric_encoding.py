@@ -1,0 +1,97 @@
+"""Piecewise-linear encoding of numbers over quantile bins (Gorishniy et al., 2022, "On
+Embeddings for Numerical Features in Tabular Deep Learning").
+
+An MLP fed a standardized number must carve thresholds (a capital gain above 7,000, an age under
+25) out of one input with its first layer. Encoding each number as how far it has filled each of
+its quantile bins gives the network those thresholds directly: a value in bin `t` reads 1 for
+every bin below, its fraction of bin `t`, and 0 above. The first bin extends below its lower edge
+and the last above its upper one, so values outside the training range stay ordered.
+
+The bin edges are fitted on the training rows (`quantile_bin_edges`) and kept as plain lists of
+floats: they are part of the model's JSON arguments, so an exported learner carries them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+
+def quantile_bin_edges(x_cont: torch.Tensor | np.ndarray, n_bins: int) -> list[list[float]]:
+    """Edges of up to `n_bins` quantile bins for each column of `x_cont` (n_rows, n_cols).
+
+    Pass the training rows only. A column with at most `n_bins + 1` distinct values gets them as
+    its edges (a seen value then fills exactly the bins below it); any other gets the rows'
+    quantiles, where tied quantiles (a column that is mostly zeros) merge into one edge. A
+    constant column gets one bin of width 1 around its value, so it still passes through.
+
+    Returns:
+        One sorted list of at least two edges per column: bin `t` spans `[edges[t], edges[t+1]]`.
+    """
+    if not isinstance(n_bins, int) or n_bins < 1:
+        raise ValueError(f"n_bins must be a positive integer, got {n_bins!r}")
+    values = np.asarray(x_cont.detach().cpu() if torch.is_tensor(x_cont) else x_cont, np.float64)
+    if values.ndim != 2 or len(values) == 0:
+        raise ValueError(f"x_cont must be a non-empty (rows, columns) array, got {values.shape}")
+    if not np.isfinite(values).all():
+        raise ValueError("x_cont holds NaN or infinite values; fill them before fitting bins")
+    levels = np.linspace(0.0, 1.0, n_bins + 1)
+    edges = []
+    for column in values.T:
+        distinct = np.unique(column)
+        # Few distinct values: each is an edge, so each value reads as its own step (as
+        # gradient-boosting bins do); otherwise quantiles of the rows.
+        cuts = distinct if len(distinct) <= n_bins + 1 else np.unique(np.quantile(column, levels))
+        if len(cuts) < 2:
+            cuts = np.array([cuts[0] - 0.5, cuts[0] + 0.5])
+        edges.append([float(cut) for cut in cuts])
+    return edges
+
+
+class PiecewiseLinearEncoding(nn.Module):
+    """Encodes each number by its fill of that column's bins: (B, n_cols) -> (B, total bins).
+
+    Args:
+        bin_edges: for each column, its sorted bin edges (at least two; `quantile_bin_edges`).
+
+    The output concatenates the columns' bins in order; `n_features` is its width. Edges are
+    buffers rebuilt from `bin_edges` (not saved in the state dict: the arguments hold them).
+    """
+
+    def __init__(self, bin_edges: Sequence[Sequence[float]]) -> None:
+        super().__init__()
+        edges = [[float(edge) for edge in column] for column in bin_edges]
+        for j, column in enumerate(edges):
+            if len(column) < 2 or any(b <= a for a, b in zip(column, column[1:], strict=False)):
+                raise ValueError(
+                    f"bin_edges[{j}] must be at least two increasing numbers, got {column}"
+                )
+        n_cols, n_bins = len(edges), max((len(column) - 1 for column in edges), default=0)
+        lower = torch.zeros(n_cols, n_bins)
+        width = torch.ones(n_cols, n_bins)
+        first, last = torch.zeros(n_cols, n_bins), torch.zeros(n_cols, n_bins)
+        keep: list[int] = []
+        for j, column in enumerate(edges):
+            k = len(column) - 1
+            cuts = torch.tensor(column, dtype=torch.float64)
+            lower[j, :k] = cuts[:-1].float()
+            width[j, :k] = (cuts[1:] - cuts[:-1]).float()
+            first[j, 0], last[j, k - 1] = 1.0, 1.0
+            keep += range(j * n_bins, j * n_bins + k)
+        self.bin_edges = edges
+        self.n_features = len(keep)
+        self.register_buffer("lower", lower, persistent=False)
+        self.register_buffer("width", width, persistent=False)
+        self.register_buffer("first", first, persistent=False)
+        self.register_buffer("last", last, persistent=False)
+        self.register_buffer("keep", torch.tensor(keep, dtype=torch.int64), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        fill = (x.unsqueeze(-1) - self.lower) / self.width  # (B, n_cols, n_bins)
+        # Inner bins clamp to [0, 1]; the first one goes on below 0, the last one on above 1.
+        out = fill.clamp(0.0, 1.0)
+        out = out + self.first * fill.clamp(max=0.0) + self.last * (fill.clamp(min=1.0) - 1.0)
+        return out.flatten(1)[:, self.keep]  # (B, n_features): padding bins dropped
