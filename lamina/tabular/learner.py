@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_LAYERS = (200, 100)
-DEFAULT_N_BINS = 16  # quantile bins per continuous column for the piecewise-linear encoding
+DEFAULT_N_BINS = 64  # quantile bins per continuous column for the piecewise-linear encoding
 MODEL_NAME = "tabular_mlp"  # the registered architecture
 
 

@@ -24,8 +24,9 @@ def quantile_bin_edges(x_cont: torch.Tensor | np.ndarray, n_bins: int) -> list[l
     """Edges of up to `n_bins` quantile bins for each column of `x_cont` (n_rows, n_cols).
 
     Pass the training rows only. A column with at most `n_bins + 1` distinct values gets them as
-    its edges (a seen value then fills exactly the bins below it); any other gets the rows'
-    quantiles, where tied quantiles (a column that is mostly zeros) merge into one edge. A
+    its edges (a seen value then fills exactly the bins below it); any other gets its rows'
+    quantiles, except that a value holding more than `1 / n_bins` of the rows (the zeros of a
+    mostly-zero column) is an edge of its own and the quantiles are those of the other rows. A
     constant column gets one bin of width 1 around its value, so it still passes through.
 
     Returns:
@@ -38,17 +39,28 @@ def quantile_bin_edges(x_cont: torch.Tensor | np.ndarray, n_bins: int) -> list[l
         raise ValueError(f"x_cont must be a non-empty (rows, columns) array, got {values.shape}")
     if not np.isfinite(values).all():
         raise ValueError("x_cont holds NaN or infinite values; fill them before fitting bins")
-    levels = np.linspace(0.0, 1.0, n_bins + 1)
     edges = []
     for column in values.T:
-        distinct = np.unique(column)
-        # Few distinct values: each is an edge, so each value reads as its own step (as
-        # gradient-boosting bins do); otherwise quantiles of the rows.
-        cuts = distinct if len(distinct) <= n_bins + 1 else np.unique(np.quantile(column, levels))
+        cuts = _column_edges(column, n_bins)
         if len(cuts) < 2:
             cuts = np.array([cuts[0] - 0.5, cuts[0] + 0.5])
         edges.append([float(cut) for cut in cuts])
     return edges
+
+
+def _column_edges(column: np.ndarray, n_bins: int) -> np.ndarray:
+    distinct, counts = np.unique(column, return_counts=True)
+    if len(distinct) <= n_bins + 1:
+        # Each value is an edge, so each seen value reads as its own step (as boosting's bins).
+        return distinct
+    # A value holding more than a bin's share of the rows (the zeros of a mostly-zero column)
+    # is an edge of its own; the other rows' quantiles share the remaining bins, instead of
+    # collapsing onto the tied value.
+    tied = distinct[counts > len(column) / n_bins]
+    rest = column[~np.isin(column, tied)]
+    levels = np.linspace(0.0, 1.0, max(n_bins + 1 - len(tied), 2))
+    cuts = np.quantile(rest, levels) if len(rest) else np.empty(0)
+    return np.unique(np.concatenate([tied, cuts, distinct[[0, -1]]]))
 
 
 class PiecewiseLinearEncoding(nn.Module):
