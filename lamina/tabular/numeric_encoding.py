@@ -73,6 +73,12 @@ class PiecewiseLinearEncoding(nn.Module):
     buffers rebuilt from `bin_edges` (not saved in the state dict: the arguments hold them).
     """
 
+    lower: torch.Tensor
+    width: torch.Tensor
+    first: torch.Tensor
+    last: torch.Tensor
+    keep: torch.Tensor
+
     def __init__(self, bin_edges: Sequence[Sequence[float]]) -> None:
         super().__init__()
         edges = [[float(edge) for edge in column] for column in bin_edges]
