@@ -8,25 +8,28 @@ learning rate, against HistGradientBoostingClassifier(categorical_features="from
 in the same run. Goal: lamina's median accuracy over the seeds within 1 point of the booster's.
 Skipped cleanly when ../shared/datasets/adult is absent.
 
-Run: `python benchmarks/tabular_adult.py [--seeds 3] [--threads 1]`.
+Run: `python benchmarks/tabular_adult.py [--seeds 3] [--threads 1] [--data ../shared/datasets]`.
 """
 
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 import torch
-from tabular_vs_boosting import ADULT, load_adult, report  # the script's own folder
+from tabular_vs_boosting import DATASETS, load_adult, report  # the script's own folder
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--threads", type=int, default=1, help="torch and scikit-learn threads")
+    parser.add_argument("--data", type=Path, default=DATASETS,
+                        help="the shared data sets (default ../shared/datasets)")  # fmt: skip
     args = parser.parse_args()
-    table = load_adult()
+    table = load_adult(args.data)
     if table is None:
-        print(f"skipped: {ADULT} is absent")
+        print(f"skipped: {args.data / 'adult'} is absent")
         return
     from threadpoolctl import threadpool_limits
 

@@ -8,9 +8,10 @@ HistGradientBoosting{Classifier,Regressor}(categorical_features="from_dtype", ra
 with default settings learns on the same training rows and is scored on the same validation rows.
 
 Tables (explicit column roles; the categorical ones are pandas categories for the booster):
-- adult (`../shared/datasets/adult`, skipped when absent): income over 50K, classification.
-  train.csv (32,561 rows) trains, test.csv (16,281 rows) validates. Continuous: age, fnlwgt,
-  education_num, capital_gain, capital_loss, hours_per_week; the other 8 columns categorical.
+- adult (`../shared/datasets/adult` beside the checkout, or under `--data`; skipped when
+  absent): income over 50K, classification. train.csv (32,561 rows) trains, test.csv (16,281
+  rows) validates. Continuous: age, fnlwgt, education_num, capital_gain, capital_loss,
+  hours_per_week; the other 8 columns categorical.
 - fair (`statsmodels.datasets.fair`, 6,366 women, Fair 1978): had an affair (affairs > 0),
   classification; occupation and husband's occupation categorical, 6 numbers.
 - randhie (`statsmodels.datasets.randhie`, 20,190 people of the RAND health insurance
@@ -25,7 +26,7 @@ on adult). `--baseline` also runs the recipe without the encoding (`n_bins=None`
 before it). One torch thread by default: a 3-epoch adult run takes about a minute.
 
 Run: `python benchmarks/tabular_vs_boosting.py [--seeds 3] [--tables adult fair randhie]
-[--baseline] [--threads 1]`.
+[--baseline] [--threads 1] [--data ../shared/datasets]`.
 """
 
 from __future__ import annotations
@@ -40,7 +41,7 @@ from typing import Any
 import numpy as np
 import torch
 
-ADULT = Path(__file__).resolve().parents[1].parent / "shared" / "datasets" / "adult"
+DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
 ADULT_CONT = ["age", "fnlwgt", "education_num", "capital_gain", "capital_loss", "hours_per_week"]
 
 
@@ -64,12 +65,14 @@ def random_valid(n: int, pct: float = 0.2, seed: int = 0) -> np.ndarray:
     return np.sort(np.random.default_rng(seed).permutation(n)[: round(n * pct)])
 
 
-def load_adult() -> Table | None:
-    if not (ADULT / "train.csv").is_file():
+def load_adult(datasets: Path = DATASETS) -> Table | None:
+    """The adult table from `datasets/adult`, or None where it is absent."""
+    folder = datasets / "adult"
+    if not (folder / "train.csv").is_file():
         return None
     import pandas as pd
 
-    train, test = pd.read_csv(ADULT / "train.csv"), pd.read_csv(ADULT / "test.csv")
+    train, test = pd.read_csv(folder / "train.csv"), pd.read_csv(folder / "test.csv")
     df = pd.concat([train, test], ignore_index=True)
     cat_names = [name for name in df.columns if name not in [*ADULT_CONT, "income"]]
     valid_idx = np.arange(len(train), len(df))
@@ -184,17 +187,19 @@ def main() -> None:
     parser.add_argument("--baseline", action="store_true",
                         help="also run the recipe without the numeric encoding")  # fmt: skip
     parser.add_argument("--threads", type=int, default=1, help="torch and scikit-learn threads")
+    parser.add_argument("--data", type=Path, default=DATASETS,
+                        help="the shared data sets (default ../shared/datasets)")  # fmt: skip
     args = parser.parse_args()
     from threadpoolctl import threadpool_limits
 
     torch.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     torch.optim.AdamW([torch.nn.Parameter(torch.zeros(1))])  # one-time import of its compiler
-    loaders = {"adult": load_adult, "fair": load_fair, "randhie": load_randhie}
+    loaders = {"adult": lambda: load_adult(args.data), "fair": load_fair, "randhie": load_randhie}
     for name in args.tables:
         table = loaders[name]()
         if table is None:
-            print(f"\n{name}: skipped, {ADULT} is absent")
+            print(f"\n{name}: skipped, {args.data / name} is absent")
             continue
         report(table, args.seeds, args.baseline)
 

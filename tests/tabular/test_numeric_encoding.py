@@ -12,8 +12,13 @@ import pytest
 import torch
 
 from lamina.inference import load_learner
-from lamina.tabular import TabularDataLoaders, TabularModel, tabular_learner
-from lamina.tabular.numeric_encoding import PiecewiseLinearEncoding, quantile_bin_edges
+from lamina.tabular import (
+    PiecewiseLinearEncoding,
+    TabularDataLoaders,
+    TabularModel,
+    quantile_bin_edges,
+    tabular_learner,
+)
 from lamina.train.metrics import accuracy
 
 
