@@ -13,6 +13,7 @@ floats: they are part of the model's JSON arguments, so an exported learner carr
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -69,15 +70,15 @@ class PiecewiseLinearEncoding(nn.Module):
     Args:
         bin_edges: for each column, its sorted bin edges (at least two; `quantile_bin_edges`).
 
-    The output concatenates the columns' bins in order; `n_features` is its width. Edges are
-    buffers rebuilt from `bin_edges` (not saved in the state dict: the arguments hold them).
+    The output concatenates the columns' bins in order; `n_features` is its width. The bins'
+    buffers are rebuilt from `bin_edges` (not saved in the state dict: the arguments hold them).
     """
 
-    lower: torch.Tensor
-    width: torch.Tensor
-    first: torch.Tensor
-    last: torch.Tensor
-    keep: torch.Tensor
+    column: torch.Tensor
+    scale: torch.Tensor
+    shift: torch.Tensor
+    low: torch.Tensor
+    high: torch.Tensor
 
     def __init__(self, bin_edges: Sequence[Sequence[float]]) -> None:
         super().__init__()
@@ -87,29 +88,24 @@ class PiecewiseLinearEncoding(nn.Module):
                 raise ValueError(
                     f"bin_edges[{j}] must be at least two increasing numbers, got {column}"
                 )
-        n_cols, n_bins = len(edges), max((len(column) - 1 for column in edges), default=0)
-        lower = torch.zeros(n_cols, n_bins)
-        width = torch.ones(n_cols, n_bins)
-        first, last = torch.zeros(n_cols, n_bins), torch.zeros(n_cols, n_bins)
-        keep: list[int] = []
+        # One entry per bin, all columns' bins in a row: bin t of a column reads
+        # clamp((x - lower_t) / width_t, low_t, high_t), as x * scale + shift.
+        column_of, scale, shift, low, high = [], [], [], [], []
         for j, column in enumerate(edges):
-            k = len(column) - 1
-            cuts = torch.tensor(column, dtype=torch.float64)
-            lower[j, :k] = cuts[:-1].float()
-            width[j, :k] = (cuts[1:] - cuts[:-1]).float()
-            first[j, 0], last[j, k - 1] = 1.0, 1.0
-            keep += range(j * n_bins, j * n_bins + k)
+            cuts = np.asarray(column, dtype=np.float64)
+            lower, width = cuts[:-1], np.diff(cuts)
+            column_of += [j] * len(width)
+            scale += (1.0 / width).tolist()
+            shift += (-lower / width).tolist()
+            # Inner bins clamp to [0, 1]; the first goes on below 0, the last on above 1.
+            low += [-math.inf] + [0.0] * (len(width) - 1)
+            high += [1.0] * (len(width) - 1) + [math.inf]
         self.bin_edges = edges
-        self.n_features = len(keep)
-        self.register_buffer("lower", lower, persistent=False)
-        self.register_buffer("width", width, persistent=False)
-        self.register_buffer("first", first, persistent=False)
-        self.register_buffer("last", last, persistent=False)
-        self.register_buffer("keep", torch.tensor(keep, dtype=torch.int64), persistent=False)
+        self.n_features = len(column_of)
+        self.register_buffer("column", torch.tensor(column_of, dtype=torch.int64), persistent=False)
+        for name, values in (("scale", scale), ("shift", shift), ("low", low), ("high", high)):
+            self.register_buffer(name, torch.tensor(values, dtype=torch.float32), persistent=False)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        fill = (x.unsqueeze(-1) - self.lower) / self.width  # (B, n_cols, n_bins)
-        # Inner bins clamp to [0, 1]; the first one goes on below 0, the last one on above 1.
-        out = fill.clamp(0.0, 1.0)
-        out = out + self.first * fill.clamp(max=0.0) + self.last * (fill.clamp(min=1.0) - 1.0)
-        return out.flatten(1)[:, self.keep]  # (B, n_features): padding bins dropped
+        fill = torch.addcmul(self.shift, x[:, self.column], self.scale)  # (B, n_features)
+        return torch.clamp(fill, self.low, self.high)
