@@ -35,7 +35,7 @@ Measured (torch 2.13, one thread, 2 CPU cores shared with other jobs, load avera
 
 On fair (1,273 validation rows: one standard error is about 1.3 points) both lamina recipes
 and the booster are within noise of each other. The encoding costs about 1.5x per adult epoch
-(its bins widen the first layer from 66 to about 390 inputs).
+(its 251 bins widen the first layer from 56 to 307 inputs).
 
 Run: `python benchmarks/tabular_vs_boosting.py [--seeds 3] [--tables adult fair randhie]
 [--baseline] [--threads 1] [--data ../shared/datasets]`.
