@@ -18,12 +18,14 @@ from lamina.tabular.importance import permutation_importance
 from lamina.tabular.learner import TabularLearner, build_tabular_learner, tabular_learner
 from lamina.tabular.loaders import TabularDataLoaders
 from lamina.tabular.model import TabularModel
+from lamina.tabular.numeric_encoding import PiecewiseLinearEncoding, quantile_bin_edges
 from lamina.tabular.processor import TabularProcessor, infer_y_block
 from lamina.tabular.procs import Categorify, FillMissing, Standardize, TabularProc
 
 __all__ = [
     "Categorify",
     "FillMissing",
+    "PiecewiseLinearEncoding",
     "Standardize",
     "TabularBatches",
     "TabularBlock",
@@ -39,6 +41,7 @@ __all__ = [
     "infer_y_block",
     "load_penguins",
     "permutation_importance",
+    "quantile_bin_edges",
     "sigmoid_range",
     "tabular_learner",
 ]

@@ -14,6 +14,7 @@ from lamina.models import build_model
 from lamina.models.layers import emb_sz_rule
 from lamina.tabular.loaders import TabularDataLoaders
 from lamina.tabular.model import TabularModel
+from lamina.tabular.numeric_encoding import quantile_bin_edges
 from lamina.tabular.processor import TabularProcessor
 from lamina.train.learner import Learner
 from lamina.train.loss_check import default_loss_for
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 DEFAULT_LAYERS = (200, 100)
+DEFAULT_N_BINS = 64  # quantile bins per continuous column for the piecewise-linear encoding
 MODEL_NAME = "tabular_mlp"  # the registered architecture
 
 
@@ -81,6 +83,16 @@ def _emb_szs(processor: TabularProcessor, emb_szs: dict[str, int] | None) -> lis
     return [[n, int(emb_szs.get(name, emb_sz_rule(n)))] for name, n in pairs]
 
 
+def _training_bins(dls: TabularDataLoaders, n_bins: int | None) -> list[list[float]] | None:
+    """Quantile bin edges of each continuous column, from the training rows only."""
+    if not n_bins or not dls.processor.cont_names:
+        return None
+    x_cont = getattr(dls.train, "tensors", (None, None))[1]
+    if x_cont is None or len(x_cont) == 0:
+        raise ValueError("n_bins needs training rows to fit bins on; pass n_bins=None")
+    return quantile_bin_edges(x_cont, n_bins)
+
+
 def _start_at_mean(model: TabularModel, dls: TabularDataLoaders) -> None:
     """Set the output bias so that regression predictions start at the training targets' mean:
     far-from-zero targets (prices, grams) then need no long climb from 0."""
@@ -105,6 +117,7 @@ def tabular_learner(
     y_range: tuple[float, float] | None = None,
     ps: float | Sequence[float] | None = None,
     embed_p: float = 0.0,
+    n_bins: int | None = DEFAULT_N_BINS,
     **learner_kwargs: Any,
 ) -> TabularLearner:
     """A `TabularLearner` with a `TabularModel` sized for `dls`.
@@ -118,6 +131,9 @@ def tabular_learner(
         emb_szs: embedding width per categorical column name, overriding `emb_sz_rule`.
         y_range: `(low, high)` for regression outputs (a sigmoid squashes them into it).
         ps: dropout per hidden layer (one number for all); `embed_p`: dropout on embeddings.
+        n_bins: quantile bins per continuous column, fitted on the training rows, over which
+            the numbers are also encoded piecewise-linearly (`PiecewiseLinearEncoding`); the
+            edges are saved with the model's arguments. None or 0: standardized numbers only.
         learner_kwargs: passed to `Learner` (lr, wd, cbs, opt_func, loss_func, ...).
 
     Example:
@@ -140,6 +156,7 @@ def tabular_learner(
         "ps": ps if ps is None or isinstance(ps, (int, float)) else list(ps),
         "embed_p": embed_p,
         "y_range": None if y_range is None else list(y_range),
+        "cont_bins": _training_bins(dls, n_bins),
     }
     model = build_model(MODEL_NAME, **arch)
     if processor.y_block == "regression":

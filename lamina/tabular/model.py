@@ -9,6 +9,7 @@ from torch import nn
 
 from lamina.core.registry import register
 from lamina.models.layers import sigmoid_range
+from lamina.tabular.numeric_encoding import PiecewiseLinearEncoding
 
 
 @register("model", "tabular_mlp")
@@ -26,6 +27,9 @@ class TabularModel(nn.Module):
         ps: dropout probability per hidden layer (one number for all; None: no dropout).
         embed_p: dropout on the concatenated embeddings.
         y_range: `(low, high)`: squash outputs into this range with a sigmoid (regression).
+        cont_bins: bin edges for each continuous column (`quantile_bin_edges` on the training
+            rows): the numbers also enter the MLP piecewise-linearly encoded over these bins
+            (`PiecewiseLinearEncoding`). None: standardized numbers only.
     """
 
     def __init__(
@@ -37,16 +41,27 @@ class TabularModel(nn.Module):
         ps: float | Sequence[float] | None = None,
         embed_p: float = 0.0,
         y_range: tuple[float, float] | None = None,
+        cont_bins: Sequence[Sequence[float]] | None = None,
     ) -> None:
         super().__init__()
         layers = list(layers)
         ps = [0.0] * len(layers) if ps is None else ps
         ps = [float(ps)] * len(layers) if isinstance(ps, (int, float)) else list(ps)
         _validate(emb_szs, n_cont, n_out, layers, ps, embed_p, y_range)
+        if cont_bins is not None and len(cont_bins) != n_cont:
+            raise ValueError(
+                f"cont_bins must hold one list of edges per continuous column ({n_cont}), "
+                f"got {len(cont_bins)}"
+            )
         self.embeds = nn.ModuleList(nn.Embedding(n, width) for n, width in emb_szs)
         self.emb_drop = nn.Dropout(embed_p)
         self.bn_cont = nn.BatchNorm1d(n_cont) if n_cont else None
+        self.cont_encoding = (
+            PiecewiseLinearEncoding(cont_bins) if cont_bins is not None and n_cont else None
+        )
         n_in = sum(width for _, width in emb_szs) + n_cont
+        if self.cont_encoding is not None:
+            n_in += self.cont_encoding.n_features
         blocks: list[nn.Module] = []
         for width, p in zip(layers, ps, strict=True):
             blocks += [nn.Linear(n_in, width), nn.ReLU(inplace=True), nn.BatchNorm1d(width)]
@@ -64,6 +79,8 @@ class TabularModel(nn.Module):
             parts.append(self.emb_drop(torch.cat(embedded, dim=1)))  # (B, sum of widths)
         if self.bn_cont is not None:
             parts.append(self.bn_cont(x_cont))  # (B, n_cont)
+        if self.cont_encoding is not None:
+            parts.append(self.cont_encoding(x_cont))  # (B, total bins)
         out = self.layers(torch.cat(parts, dim=1))  # (B, n_out)
         if self.y_range is not None:
             out = sigmoid_range(out, *self.y_range)
