@@ -18,6 +18,18 @@ The summary gives each library's accuracies, median wall time and CPU time (the 
 loader workers, the fairer measure on a machine shared with other jobs), and the ratios of the
 medians lamina / fastai (lower is faster). Without `--fastai-python` only lamina runs.
 
+Goal: lamina's accuracy at least fastai's, in at most 0.67x fastai's time.
+Measured (2 CPU cores shared with several other jobs, load average 4-10, `--threads 1`; lamina
+on torch 2.13, fastai 2.8.12 on torch 2.14.1; seed 0, no augmentation; wall times measure the
+neighbours, so CPU seconds are the figure to compare):
+- fastai: accuracy 0.949 in 250.7 CPU s (its two loader workers included);
+- lamina defaults (LR 1e-2 from scratch, data-stat normalization, ChannelsLast): 0.968 in
+  183.9 CPU s, a CPU-time ratio of 0.73;
+- lamina at fastai's LR 1e-3: 0.957 in 174.8 CPU s (torch's head init) and 0.957 in 175.2
+  CPU s (Kaiming-normal head init, as fastai's): the head's init makes no difference here.
+One seed each (a run took 10-20 minutes of wall time on that machine), so these are single
+draws, not averages.
+
 Run: `python benchmarks/vision_vs_fastai.py --fastai-python /path/to/venv/bin/python
 [--seeds 3] [--epochs 3] [--size 32] [--threads N] [--aug]`
 """
