@@ -27,8 +27,11 @@ neighbours, so CPU seconds are the figure to compare):
   183.9 CPU s, a CPU-time ratio of 0.73;
 - lamina at fastai's LR 1e-3: 0.957 in 174.8 CPU s (torch's head init) and 0.957 in 175.2
   CPU s (Kaiming-normal head init, as fastai's): the head's init makes no difference here.
-One seed each (a run took 10-20 minutes of wall time on that machine), so these are single
-draws, not averages.
+With `--aug` (the two run at the same time, same load): fastai 0.962 in 271.1 CPU s (868 s
+wall), lamina 0.966 in 221.6 CPU s (884 s wall): a CPU ratio of 0.82, and about 1.0 in wall
+time, since fastai's two loader workers take a larger share of a busy machine while lamina
+augments in its one process. One seed each (a run took 10-20 minutes of wall time on that
+machine), so these are single draws, not averages.
 
 Run: `python benchmarks/vision_vs_fastai.py --fastai-python /path/to/venv/bin/python
 [--seeds 3] [--epochs 3] [--size 32] [--threads N] [--aug]`
