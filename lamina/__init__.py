@@ -23,6 +23,7 @@ from lamina.train.callback import (
 )
 from lamina.train.callbacks import (
     ActivationStats,
+    ChannelsLast,
     CSVLogger,
     CutMix,
     EarlyStopping,
@@ -105,6 +106,7 @@ __all__ = [
     "CancelStep",
     "CancelTrain",
     "CancelValidate",
+    "ChannelsLast",
     "CrossEntropyFlat",
     "CSVLogger",
     "CutMix",
@@ -133,6 +135,7 @@ __all__ = [
     "MatthewsCorrCoef",
     "Metric",
     "MixedPrecision",
+    "ChannelsLast",
     "MixUp",
     "mse",
     "MSELossFlat",

@@ -16,7 +16,11 @@ Defaults, and why:
 - metrics: only those passed (none by default);
 - parameter groups from `lamina.models.default_split`, so `freeze`, `fine_tune` and
   discriminative learning rates work; a pretrained model starts frozen (only the head, and
-  normalization layers, train), as `fine_tune` expects.
+  normalization layers, train), as `fine_tune` expects;
+- memory format: on the CPU a `ChannelsLast` callback trains convolutional models in the
+  channels-last format (a ResNet-18 step is faster so) and gives the model back contiguous
+  after each fit, so `learn.model.state_dict()` saves as usual; `channels_last=False` turns it
+  off.
 """
 
 from __future__ import annotations
@@ -320,6 +324,7 @@ def vision_learner(
     concat_pool: bool = True,
     hidden: int | None = 512,
     dropout: float = 0.5,
+    channels_last: bool | None = None,
     **learner_kwargs: Any,
 ) -> VisionLearner:
     """A `VisionLearner`: the body of `arch` with a new head sized for `dls`.
@@ -341,6 +346,8 @@ def vision_learner(
         y_range: (low, high) to squash regression outputs into.
         concat_pool, hidden, dropout: the head's pooling, hidden width and dropout
             (see `create_head`).
+        channels_last: train in the channels-last memory format (`ChannelsLast`); None: on
+            the CPU when the model has 2-d convolutions.
         learner_kwargs: passed to `Learner` (opt_func, wd, cbs, path, ...).
 
     Example:
@@ -361,10 +368,24 @@ def vision_learner(
     learn = VisionLearner(dls, model, loss_func=loss_func, metrics=metrics,
                           lr=_default_lr(lr, weights), splitter=default_split,
                           **learner_kwargs)  # fmt: skip
+    _add_channels_last(learn, channels_last)
     spec = {"app": "vision", "model": "classifier", "arch": _arch_name(arch), "arch_kwargs": {},
             "n_out": n_out, "n_in": n_in, "cut": cut, "head": head,
             **timm_record(model.body)}  # fmt: skip
     return _finish(learn, arch, cut, weights, spec)
+
+
+def _add_channels_last(learn: Learner, wanted: bool | None) -> None:
+    """Add a `ChannelsLast` callback when asked, or by default on the CPU for conv models."""
+    from lamina.train.callbacks.channels_last import ChannelsLast, has_conv2d
+
+    if any(isinstance(cb, ChannelsLast) for cb in learn.cbs):
+        return
+    if wanted is None:
+        device = torch.device(getattr(learn.dls, "device", None) or "cpu")
+        wanted = device.type == "cpu" and has_conv2d(learn.model)
+    if wanted:
+        learn.add_cbs([ChannelsLast()])
 
 
 def _arch_name(arch: Any) -> str | None:

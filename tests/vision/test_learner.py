@@ -83,6 +83,18 @@ def test_trains_from_scratch_with_the_defaults(learn) -> None:
     assert all(p.requires_grad for p in learn.model.parameters())  # not pretrained: not frozen
 
 
+def test_trains_channels_last_on_the_cpu_and_gives_a_contiguous_model(learn, tmp_path) -> None:
+    from safetensors.torch import save_file
+
+    from lamina.train.callbacks import ChannelsLast
+
+    assert isinstance(learn.channels_last, ChannelsLast)  # the default on the CPU
+    assert all(t.is_contiguous() for t in learn.model.state_dict().values())
+    save_file(learn.model.state_dict(), str(tmp_path / "weights.safetensors"))
+    plain = vision_learner(learn.dls, "simple_cnn", pretrained=False, channels_last=False)
+    assert not any(isinstance(cb, ChannelsLast) for cb in plain.cbs)
+
+
 def test_from_scratch_normalizes_with_the_data_stats_once(digits_small: Path) -> None:
     dls = digits_dls(digits_small)
     vision_learner(dls, "simple_cnn", pretrained=False)

@@ -2,6 +2,7 @@
 
 from lamina.train.callbacks.accumulate import GradientAccumulation
 from lamina.train.callbacks.activation_stats import ActivationStats
+from lamina.train.callbacks.channels_last import ChannelsLast
 from lamina.train.callbacks.clip import GradientClip
 from lamina.train.callbacks.csv_logger import CSVLogger
 from lamina.train.callbacks.mix import CutMix, MixedLoss, MixUp
@@ -18,6 +19,7 @@ from lamina.train.callbacks.tracker import EarlyStopping, ReduceLROnPlateau, Tra
 __all__ = [
     "ActivationStats",
     "CSVLogger",
+    "ChannelsLast",
     "CutMix",
     "EarlyStopping",
     "GradientAccumulation",
