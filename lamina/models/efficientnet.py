@@ -6,7 +6,9 @@ TensorFlow checkpoint (`_conv_stem`, `_bn0`, `_blocks.N._expand_conv`, `_depthwi
 `_project_conv`, `_bn0/1/2`, `_conv_head`, `_bn1`, `_fc`), so that state dict loads key by key.
 Strided convolutions pad as TensorFlow's "SAME" does (more on the bottom/right for even sizes),
 which the converted weights expect. Trained on ImageNet at 224 px with inputs scaled to
-(pixel - 127) / 128, i.e. mean 127/255 and std 128/255 on [0, 1] images.
+(pixel - 127) / 128, i.e. mean 127/255 and std 128/255 on [0, 1] images. BatchNorm keeps
+TensorFlow's epsilon (1e-3) and moving-average rate (0.99, PyTorch's momentum 0.01), so that
+fine-tuning on a small data set does not overwrite the ImageNet running statistics within an epoch.
 
 The children run in order, so `create_body` cuts before `_avg_pooling` and keeps the stem, the
 16 blocks and the 1x1 head convolution: (B, 3, H, W) -> (B, 1280, H / 32, W / 32).
