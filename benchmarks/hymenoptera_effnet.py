@@ -16,7 +16,8 @@ skipped when absent). Weights: the optional package `efficientnet-lite0-pytorch-
 
 Goal: (a) reaches at least 0.93 accuracy (training from scratch sits near 0.6 on this set).
 Measured (torch 2.13, `--threads 1`, 2 CPU cores shared with several other jobs, load average
-near 9): (a) accuracy 0.954 (146 of 153) in 20.6 minutes with fine_tune(3), bs 32.
+near 9): (a) accuracy 0.954 (146 of 153) in 20.6 minutes with fine_tune(3), bs 32; again 0.954
+in 8.0 minutes under a lighter load, by epoch 0.948 (frozen body), 0.941, 0.948, 0.954.
 The same run with PyTorch's default BatchNorm momentum 0.1 instead of TensorFlow's 0.01 (what
 lamina used before, see lamina/models/efficientnet.py): 0.915 in 18.9 minutes, by epoch 0.948
 (frozen body) then 0.935, 0.922, 0.915, falling as the training batches replace the running
