@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
 import torch
 
-SHARED_DATASETS = Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+# LAMINA_SHARED_DATASETS points elsewhere, e.g. from a git worktree that has no ../shared
+SHARED_DATASETS = Path(
+    os.environ.get("LAMINA_SHARED_DATASETS")
+    or Path(__file__).resolve().parents[1].parent / "shared" / "datasets"
+)
 
 
 # Tiny test models run fastest on one thread, and several test processes may share the cores.
@@ -18,6 +23,12 @@ torch.set_num_threads(1)
 @pytest.fixture(autouse=True)
 def _seeded() -> None:
     torch.manual_seed(0)
+
+
+@pytest.fixture
+def shared_datasets() -> Path:
+    """The folder of shared real data sets (tests using it are marked `shared`)."""
+    return SHARED_DATASETS
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

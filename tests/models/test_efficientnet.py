@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 import torch.nn.functional as F
+from torch import nn
 
 from lamina.models import build_model, create_body, create_vision_model, default_split
 from lamina.models.efficientnet import SamePadConv2d, efficientnet_lite0
@@ -24,6 +25,20 @@ def test_parameters_and_names_match_the_published_checkpoint() -> None:
     assert shapes["_bn1.running_var"] == (1280,)
     assert shapes["_fc.weight"] == (1000, 1280)
     assert model._bn0.eps == 1e-3  # TensorFlow's, which the running statistics were made with
+
+
+def test_batchnorm_uses_tensorflows_epsilon_and_moving_average_rate() -> None:
+    torch.manual_seed(0)
+    model = efficientnet_lite0().train()
+    norms = [module for module in model.modules() if isinstance(module, nn.BatchNorm2d)]
+    assert len(norms) == 49
+    assert {(norm.eps, norm.momentum) for norm in norms} == {(1e-3, 0.01)}
+    # one training batch moves the running mean 1% of the way to the batch's (not 10%)
+    images = torch.randn(4, 3, 32, 32) + 3
+    with torch.no_grad():
+        batch_mean = model._conv_stem(images).mean(dim=(0, 2, 3))
+        model(images)
+    torch.testing.assert_close(model._bn0.running_mean, 0.01 * batch_mean)
 
 
 @pytest.mark.parametrize(("size", "expected"), [(96, 3), (65, 3), (32, 1)])
