@@ -30,25 +30,14 @@ from lamina.vision import (
 )
 from lamina.vision.learner import LR_PRETRAINED, LR_SCRATCH
 from lamina.vision.transforms.normalize import Normalize, imagenet_stats
+from tests.vision.digit_folders import write_digit_folders
 
 
 @pytest.fixture(scope="module")
 def digits_small(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """40 of scikit-learn's digits per class (8x8 grey PNGs) in class folders, named as
     `lamina.datasets.digits` names them."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    root = tmp_path_factory.mktemp("digits")
-    counts = dict.fromkeys(range(10), 0)
-    for index, (image, label) in enumerate(zip(data.images, data.target, strict=True)):
-        if counts[int(label)] == 40:
-            continue
-        counts[int(label)] += 1
-        (root / str(label)).mkdir(exist_ok=True)
-        pixels = np.round(image * (255 / 16)).astype(np.uint8)
-        Image.fromarray(pixels, mode="L").save(root / str(label) / f"{index:04d}.png")
-    return root
+    return write_digit_folders(tmp_path_factory.mktemp("digits"), per_class=40)
 
 
 def digits_dls(path: Path, **kwargs) -> object:

@@ -10,15 +10,14 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 import torch
-from PIL import Image
 
 from lamina import accuracy, load_learner
 from lamina.core.files import load_tensors_json, save_tensors_json
 from lamina.core.seed import set_seed
 from lamina.vision import ImageDataLoaders, Resize, unet_learner, vision_learner
+from tests.vision.digit_folders import write_digit_folders
 
 pytestmark = pytest.mark.timm
 
@@ -26,19 +25,7 @@ pytestmark = pytest.mark.timm
 @pytest.fixture(scope="module")
 def digits(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """30 of scikit-learn's digits per class (8x8 grey PNGs, real handwriting) in class folders."""
-    from sklearn.datasets import load_digits
-
-    data = load_digits()
-    root = tmp_path_factory.mktemp("digits")
-    counts = dict.fromkeys(range(10), 0)
-    for index, (image, label) in enumerate(zip(data.images, data.target, strict=True)):
-        if counts[int(label)] == 30:
-            continue
-        counts[int(label)] += 1
-        (root / str(label)).mkdir(exist_ok=True)
-        pixels = np.round(image * (255 / 16)).astype(np.uint8)
-        Image.fromarray(pixels, mode="L").save(root / str(label) / f"{index:04d}.png")
-    return root
+    return write_digit_folders(tmp_path_factory.mktemp("digits"), per_class=30)
 
 
 def dls_of(path: Path) -> object:
