@@ -82,9 +82,11 @@ def test_prepare_runs_in_the_worker_and_its_error_is_that_items_alone() -> None:
 
     batcher = Batcher(lambda items: [item * 10 for item in items], max_batch_size=8)
     results = asyncio.run(run())
-    assert results[0] == 20 and results[2] == 40 and results[3] == 50
-    assert isinstance(results[1], ValueError) and "'x'" in str(results[1])
-    assert threads and all(name.startswith("lamina-infer") for name in threads)
+    assert [results[0], results[2], results[3]] == [20, 40, 50]
+    assert isinstance(results[1], ValueError)
+    assert "'x'" in str(results[1])
+    assert threads
+    assert all(name.startswith("lamina-infer") for name in threads)
 
 
 def test_idle_means_nothing_queued_running_or_arriving_but_oneself() -> None:
