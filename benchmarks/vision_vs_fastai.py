@@ -50,7 +50,19 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 DATASETS = ROOT.parent / "shared" / "datasets"
 
-# The child programs. Each prints one JSON line: {"acc": ..., "seconds": ...}.
+# The child programs (each in its own library's Python, so they share text, not a module).
+# Each prints one JSON line: {"acc": ..., "seconds": ..., "cpu": ...}.
+# What both do after their imports: arguments, threads, seed, and the start of both clocks.
+TIMING = """path, seed, epochs, size, threads, aug = sys.argv[1], *map(int, sys.argv[2:7])
+if threads:
+    torch.set_num_threads(threads)
+def cpu():
+    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
+               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+set_seed(seed)
+start, start_cpu = time.perf_counter(), cpu()
+"""
+
 LAMINA_CHILD = """
 import json, resource, sys, time
 import torch
@@ -59,15 +71,7 @@ from lamina.train.metrics import accuracy
 from lamina.vision import ImageDataLoaders, Resize, aug_transforms
 from lamina.vision.learner import vision_learner
 
-path, seed, epochs, size, threads, aug = sys.argv[1], *map(int, sys.argv[2:7])
-if threads:
-    torch.set_num_threads(threads)
-def cpu():
-    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-set_seed(seed)
-start, start_cpu = time.perf_counter(), cpu()
-dls = ImageDataLoaders.from_folder(path, valid="test", item_tfms=Resize(size), seed=seed,
+{timing}dls = ImageDataLoaders.from_folder(path, valid="test", item_tfms=Resize(size), seed=seed,
                                    batch_tfms=aug_transforms(do_flip=False) if aug else None)
 learn = vision_learner(dls, "resnet18", pretrained=False, metrics=accuracy)
 learn.progress.silent = True
@@ -75,7 +79,7 @@ learn.fit_one_cycle(epochs)
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - start_cpu
 print(json.dumps({"acc": float(learn.recorder.last_values()[-1]), "seconds": seconds,
                   "cpu": cpu_seconds}))
-"""
+""".replace("{timing}", TIMING)
 
 FASTAI_CHILD = """
 import json, resource, sys, time
@@ -83,15 +87,7 @@ import torch
 from fastai.vision.all import (ImageDataLoaders, Resize, accuracy, aug_transforms, resnet18,
                                set_seed, vision_learner)
 
-path, seed, epochs, size, threads, aug = sys.argv[1], *map(int, sys.argv[2:7])
-if threads:
-    torch.set_num_threads(threads)
-def cpu():
-    return sum(resource.getrusage(who).ru_utime + resource.getrusage(who).ru_stime
-               for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
-set_seed(seed)
-start, start_cpu = time.perf_counter(), cpu()
-dls = ImageDataLoaders.from_folder(path, valid="test", item_tfms=Resize(size), seed=seed,
+{timing}dls = ImageDataLoaders.from_folder(path, valid="test", item_tfms=Resize(size), seed=seed,
                                    batch_tfms=aug_transforms(do_flip=False) if aug else None,
                                    device="cpu")
 learn = vision_learner(dls, resnet18, pretrained=False, metrics=accuracy)
@@ -100,7 +96,7 @@ with learn.no_bar(), learn.no_logging():
 seconds, cpu_seconds = time.perf_counter() - start, cpu() - start_cpu
 print(json.dumps({"acc": float(learn.recorder.values[-1][-1]), "seconds": seconds,
                   "cpu": cpu_seconds}))
-"""
+""".replace("{timing}", TIMING)
 
 
 def run_child(python: str, program: str, args: list[str], env: dict[str, str]) -> dict:
