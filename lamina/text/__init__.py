@@ -22,6 +22,7 @@ from lamina.text.learner import (
 )
 from lamina.text.loaders import TextDataLoaders, get_text_files, read_text_file, token_vocab
 from lamina.text.numericalize import make_vocab, numericalize, textify
+from lamina.text.regularizer import RNNRegularizer
 from lamina.text.rules import SPECIAL_TOKENS
 from lamina.text.subword import SubwordTokenizer
 from lamina.text.tokenize import tokenize_texts
@@ -35,6 +36,7 @@ __all__ = [
     "LengthSortedBatches",
     "ModelResetter",
     "Numericalize",
+    "RNNRegularizer",
     "SubwordTokenizer",
     "TextBlock",
     "TextClassifierLearner",

@@ -69,6 +69,7 @@ class LanguageModelStream:
                 f"{bs} rows of at least 2 tokens: lower bs"
             )
         self.rng = random.Random(seed)
+        self._planned: list[int] | None = None  # the next epoch's window lengths, once drawn
         self.order_generator = torch.Generator().manual_seed(
             seed if seed is not None else random.randrange(2**31)
         )
@@ -79,7 +80,15 @@ class LanguageModelStream:
         return self.n_tokens // self.bs
 
     def __len__(self) -> int:
-        return max(1, math.ceil((self.row_length - 1) / self.seq_len))
+        """Windows in the next epoch: exact, as the random lengths are drawn when first asked."""
+        if not self.shuffle:
+            return max(1, math.ceil((self.row_length - 1) / self.seq_len))
+        return len(self._next_lengths())
+
+    def _next_lengths(self) -> list[int]:
+        if self._planned is None:
+            self._planned = list(self._window_lengths())
+        return self._planned
 
     def _stream(self) -> torch.Tensor:
         order = list(range(len(self.documents)))
@@ -101,8 +110,9 @@ class LanguageModelStream:
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         rows = self._stream()
+        lengths, self._planned = self._next_lengths(), None
         start = 0
-        for length in self._window_lengths():
+        for length in lengths:
             x = rows[:, start : start + length]
             y = rows[:, start + 1 : start + 1 + length]
             start += length

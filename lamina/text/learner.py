@@ -35,6 +35,7 @@ from lamina.models import build_model, load_weights
 from lamina.models.awd_lstm import awd_lstm_clas_split, awd_lstm_lm_split
 from lamina.models.text_transformer import transformer_clas_split, transformer_lm_split
 from lamina.text.loaders import token_vocab
+from lamina.text.regularizer import RNNRegularizer
 from lamina.text.rules import UNK
 from lamina.train.callback import Callback
 from lamina.train.learner import Learner
@@ -50,6 +51,7 @@ SPLITS = {
 }
 ENCODER_FORMAT = "lamina-encoder"
 LR_MULT = 2.6**4  # ULMFiT: each layer group down trains at 1/2.6 of the one above
+TEXT_MOMS = (0.8, 0.7, 0.8)
 
 
 class ModelResetter(Callback):
@@ -69,9 +71,17 @@ class ModelResetter(Callback):
 
 class TextLearner(Learner):
     """A `Learner` for text: prediction from raw documents, and the encoder saved or loaded on
-    its own (a language model's, for its classifier)."""
+    its own (a language model's, for its classifier).
+
+    One-cycle momentum defaults to (0.8, 0.7, 0.8), the ULMFiT setting fastai's text learners
+    use (recurrent models train less stably at the 0.95 that suits convolutional ones).
+    """
 
     is_lm: bool = False
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("moms", TEXT_MOMS)
+        super().__init__(*args, **kwargs)
 
     # ----------------------------------------------------------------------------- encoder
     def _encoder(self) -> nn.Module:
@@ -196,24 +206,30 @@ class TextClassifierLearner(TextLearner):
         freeze_epochs: int = 1,
         lr_mult: float = LR_MULT,
         pct_start: float = 0.3,
-        moms: Any = None,
+        div: float = 25.0,
         wd: float | None = None,
         cbs: Any = None,
+        moms: tuple[float, float, float] | None = None,
     ) -> None:
-        """Gradual unfreezing: the head for `freeze_epochs`, then one more layer group at a time
-        (one epoch each, learning rates falling by `lr_mult` from the top group to the bottom),
-        then everything for `epochs` epochs at a tenth of `base_lr`."""
+        """ULMFiT's gradual unfreezing, each stage one cycle: the head for `freeze_epochs` at
+        `base_lr`; then one more layer group at a time (one epoch each, at `base_lr / 2`, then
+        `/ 4`); then everything for `epochs` epochs at `base_lr / 20`. Below the top group,
+        each group's learning rate is the one above's over `lr_mult ** (1 / (groups - 1))`,
+        the bottom's `lr_mult` times below the top's. With the defaults these are fastai's
+        ULMFiT rates: 2e-2, 1e-2, 5e-3, 1e-3. `pct_start`, `div`, `wd` and `moms` (default
+        the learner's) go to every cycle."""
         n_groups = len(self.splitter(unwrap_model(self.model)))
         lr = base_lr
+        common = {"pct_start": pct_start, "div": div, "moms": moms, "wd": wd, "cbs": cbs}
         self.freeze()
-        self.fit_one_cycle(freeze_epochs, slice(lr), pct_start=pct_start, wd=wd, cbs=cbs)
+        self.fit_one_cycle(freeze_epochs, slice(lr), **common)
         for depth in (2, 3)[: max(0, n_groups - 2)]:
             lr /= 2
             self.freeze_to(-depth)
-            self.fit_one_cycle(1, slice(lr / lr_mult, lr), pct_start=pct_start, wd=wd, cbs=cbs)
+            self.fit_one_cycle(1, slice(lr / lr_mult, lr), **common)
         lr /= 5
         self.unfreeze()
-        self.fit_one_cycle(epochs, slice(lr / lr_mult, lr), pct_start=pct_start, wd=wd, cbs=cbs)
+        self.fit_one_cycle(epochs, slice(lr / lr_mult, lr), **common)
 
 
 class LanguageModelLearner(TextLearner):
@@ -243,7 +259,8 @@ def _learner(
     model = build_model(name, **args)
     kwargs.setdefault("loss_func", default_loss_for(dls))
     kwargs.setdefault("splitter", SPLITS[name])
-    cbs = [*_listify(kwargs.pop("cbs", None)), ModelResetter()]
+    alpha, beta = kwargs.pop("alpha", 2.0), kwargs.pop("beta", 1.0)
+    cbs = [*_listify(kwargs.pop("cbs", None)), *_text_callbacks(name, alpha, beta)]
     learn = cls(dls, model, cbs=cbs, **kwargs)
     learn.export_spec = {
         "app": "text",
@@ -253,6 +270,13 @@ def _learner(
         "loss": loss_entry(learn.loss_func),
     }
     return learn
+
+
+def _text_callbacks(model_name: str, alpha: float = 2.0, beta: float = 1.0) -> list[Callback]:
+    """What every text learner runs: hidden-state resets, and AR/TAR for AWD-LSTMs."""
+    if str(model_name).startswith("awd_lstm"):
+        return [ModelResetter(), RNNRegularizer(alpha, beta)]
+    return [ModelResetter()]
 
 
 def _listify(value: Any) -> list:
@@ -278,7 +302,8 @@ def language_model_learner(
         drop_mult: multiplies every dropout of the AWD-LSTM.
         pretrained: start from the published WikiText-103 AWD-LSTM (downloaded once; needs
             the default sizes), matched to this vocabulary.
-        kwargs: go to `Learner` (metrics, lr, wd, cbs, ...).
+        alpha, beta: AR and TAR weights of the AWD-LSTM (see `RNNRegularizer`); 0 turns one off.
+        kwargs: go to `Learner` (metrics, lr, wd, cbs, moms, ...).
     """
     args = _model_args(arch, dls, config, drop_mult, is_lm=True)
     learn = _learner(LanguageModelLearner, dls, f"{arch}_lm", args, kwargs)
@@ -330,5 +355,5 @@ def build_text_learner(
     if name in SPLITS:
         # Each split takes its own model class, narrower than the Learner's nn.Module.
         learn.splitter = SPLITS[name]  # type: ignore[assignment]
-    learn.add_cbs([ModelResetter()])
+    learn.add_cbs(_text_callbacks(name))
     return learn  # type: ignore[return-value]

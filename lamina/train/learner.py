@@ -60,6 +60,16 @@ def _registered_optimizer(name: str) -> Callable[..., torch.optim.Optimizer]:
         raise ValueError(f"opt_func: {error.args[0]}") from None
 
 
+def _check_moms(moms: Any) -> tuple[float, float, float]:
+    if not (
+        isinstance(moms, (tuple, list))
+        and len(moms) == 3
+        and all(isinstance(m, (int, float)) and 0 <= m < 1 for m in moms)
+    ):
+        raise ValueError(f"moms must be three momentums in [0, 1), got {moms!r}")
+    return (float(moms[0]), float(moms[1]), float(moms[2]))
+
+
 def _listify(items: Any) -> list:
     if items is None:
         return []
@@ -90,6 +100,8 @@ class Learner:
             or "float16" force one. A `MixedPrecision` among `cbs` takes precedence. Validation
             and `get_preds` run under the same autocast (with float32 outputs); `predict` on
             the applications' learners, and every learner `load_learner` returns, use float32.
+        moms: the momentum (Adam's beta1) one-cycle training starts at, falls to while the
+            learning rate peaks, and ends at; `fit_one_cycle(moms=...)` overrides it per call.
 
     Example:
         >>> learn = Learner(dls, model, loss_func=nn.CrossEntropyLoss(), metrics=accuracy)
@@ -116,6 +128,7 @@ class Learner:
         model_dir: str = "models",
         compile: bool = False,
         precision: str = "auto",
+        moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
     ) -> None:
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module, got {type(model).__name__}")
@@ -129,6 +142,7 @@ class Learner:
         self.dls, self.model, self.opt_func = dls, model, opt_func
         self.loss_func = loss_func
         self.lr, self.wd, self.splitter = lr, wd, splitter
+        self.moms = _check_moms(moms)
         self.path, self.model_dir = Path(path), model_dir
         self.metrics = [as_metric(metric) for metric in _listify(metrics)]
         self.compile = compile
@@ -469,14 +483,16 @@ class Learner:
         div_final: float = 1e5,
         pct_start: float = 0.25,
         wd: float | None = None,
-        moms: tuple[float, float, float] = (0.95, 0.85, 0.95),
+        moms: tuple[float, float, float] | None = None,
         cbs: Callbacks = None,
         start_epoch: int = 0,
         resume: bool = False,
     ) -> None:
-        """One-cycle training: LR warms up to `lr_max`, then anneals; momentum mirrors it."""
+        """One-cycle training: LR warms up to `lr_max`, then anneals; momentum mirrors it
+        (`moms`: start, lowest, end; default the learner's `moms`)."""
         from lamina.optim.schedules import one_cycle_schedules
 
+        moms = self.moms if moms is None else _check_moms(moms)
         scheds = one_cycle_schedules(self._group_lrs(lr_max), div, div_final, pct_start, moms)
         self.fit(
             n_epoch,

@@ -51,6 +51,24 @@ def test_fit_one_cycle_records_the_one_cycle_schedule() -> None:
     assert learn.validate()[0] < 13  # and it trained (the untrained loss is about 13)
 
 
+def test_the_learners_moms_are_the_one_cycle_default_and_a_call_overrides_them() -> None:
+    learn = tiny_learner(moms=(0.8, 0.7, 0.8))
+    learn.fit_one_cycle(1, 1e-2)
+    moms = np.array(learn.recorder.hps["mom"])
+    assert moms[0] == pytest.approx(0.8)
+    assert moms.min() == pytest.approx(0.7)
+    learn.fit_one_cycle(1, 1e-2, moms=(0.9, 0.5, 0.9))
+    assert np.array(learn.recorder.hps["mom"]).min() == pytest.approx(0.5)
+
+
+@pytest.mark.parametrize("bad", [(0.9, 0.8), (0.95, 0.85, 1.0), "0.9", (0.9, -0.1, 0.9)])
+def test_bad_moms_are_refused(bad) -> None:
+    with pytest.raises(ValueError, match="moms"):
+        tiny_learner(moms=bad)
+    with pytest.raises(ValueError, match="moms"):
+        tiny_learner().fit_one_cycle(1, 1e-2, moms=bad)
+
+
 def test_lr_slice_spaces_group_rates_geometrically() -> None:
     logger = GroupLogger()
     learn = tiny_learner(classification=True)
