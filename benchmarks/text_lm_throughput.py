@@ -7,7 +7,8 @@ layers, weight drop and the other dropouts on) with AdamW at a constant learning
 - lamina: `TextDataLoaders.from_df(is_lm=True)` + `language_model_learner(...).fit(1, lr)`
   (the stream of windows, the callbacks, the recorder: everything a user gets);
 - hand-written: the same windows taken once from a tensor, `model.reset()`, forward, flat
-  cross-entropy, backward, step, zero_grad.
+  cross-entropy plus AR and TAR (alpha 2, beta 1, as lamina's AWD-LSTM learners add them),
+  backward, step, zero_grad.
 
 Runs are interleaved, each epoch timed over the same number of tokens, median of several.
 Prints training tokens/s of each and the ratio (goal >= 0.95), and the validation perplexity
@@ -45,7 +46,10 @@ def hand_epoch(model: nn.Module, windows: list[tuple[torch.Tensor, torch.Tensor]
     model.reset()
     start = time.perf_counter()
     for x, y in windows:
-        loss = loss_func(model(x).flatten(0, 1), y.flatten())
+        raw = model.encoder(x)  # (B, T, emb)
+        dropped = model.output_dropout(raw)
+        loss = loss_func(model.decoder(dropped).flatten(0, 1), y.flatten())
+        loss = loss + 2.0 * dropped.pow(2).mean() + (raw[:, 1:] - raw[:, :-1]).pow(2).mean()
         loss.backward()
         opt.step()
         opt.zero_grad()
