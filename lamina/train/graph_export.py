@@ -126,6 +126,7 @@ def export_onnx_model(
         torch.onnx.export(program, (), str(temporary), input_names=list(inputs.names),
                           output_names=["output"], opset_version=opset, dynamo=True,
                           external_data=False, verbose=False)  # fmt: skip
+        _name_dynamic_dims(temporary, inputs)
         session = onnxruntime.InferenceSession(str(temporary), providers=["CPUExecutionProvider"])
 
         def run(args: tuple[torch.Tensor, ...]) -> torch.Tensor:
@@ -134,6 +135,38 @@ def export_onnx_model(
 
         _verify(run, model, inputs, "the ONNX model")
     return Path(path)
+
+
+def _name_dynamic_dims(path: Path, inputs: GraphInputs) -> None:
+    """Give the ONNX file's free dimensions the names of their `torch.export.Dim`s.
+
+    The exporter writes the tracer's symbols (`s52`, `s0`); a reader of the file (Netron, a
+    server's schema) should see `batch` and `seq`. Each symbol an input dimension carries is
+    renamed wherever it appears: inputs, outputs and intermediate shapes.
+    """
+    import onnx
+
+    model = onnx.load(str(path))
+    graph = model.graph
+    by_name = {value.name: value for value in graph.input}
+    renames: dict[str, str] = {}
+    for name, dims in zip(inputs.names, inputs.dynamic, strict=True):
+        value = by_name.get(name)
+        if value is None:
+            continue
+        shape = value.type.tensor_type.shape.dim
+        for axis, dim in dims.items():
+            symbol = shape[axis].dim_param if axis < len(shape) else ""
+            wanted = getattr(dim, "__name__", None)
+            if symbol and wanted:
+                renames[symbol] = wanted
+    if not renames:
+        return
+    for value in [*graph.input, *graph.output, *graph.value_info]:
+        for dim in value.type.tensor_type.shape.dim:
+            if dim.dim_param in renames:
+                dim.dim_param = renames[dim.dim_param]
+    onnx.save(model, str(path))
 
 
 def _trace(model: nn.Module, inputs: GraphInputs) -> torch.export.ExportedProgram:

@@ -124,6 +124,13 @@ def _run_onnx(path: Path, names: list[str], batch: tuple[torch.Tensor, ...]) -> 
 FORMATS = {"torch": ("model.pt2", _run_pt2), "onnx": ("model.onnx", _run_onnx)}
 
 
+def _onnx_shapes(path: Path) -> tuple[list, list]:
+    """Each input's and output's shape as the ONNX file states it (names for free sizes)."""
+    ort = pytest.importorskip("onnxruntime")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    return [i.shape for i in session.get_inputs()], [o.shape for o in session.get_outputs()]
+
+
 def _export(model: Path, fmt: str, tmp_path: Path, capsys) -> Path:
     if fmt == "onnx":
         pytest.importorskip("onnxscript")
@@ -158,6 +165,10 @@ def test_tabular_file_answers_as_the_learner(tabular_export, fmt, tmp_path, caps
     rows = load_penguins().head(5)
     x_cat, x_cont = processor.encode_inputs(rows)
     got = FORMATS[fmt][1](path, ["x_cat", "x_cont"], (x_cat, x_cont))
+    if fmt == "onnx":  # free sizes carry their names, not the tracer's symbols
+        inputs, outputs = _onnx_shapes(path)
+        assert [shape[0] for shape in inputs] == ["batch", "batch"]
+        assert outputs == [["batch", 3]]
     expected = learn.predict_inputs(x_cat, x_cont, raw=True)
     torch.testing.assert_close(got, expected, atol=1e-4, rtol=1e-4)
     assert got.shape == (5, 3)
@@ -181,6 +192,10 @@ def test_text_lm_file_takes_any_batch_and_length(text_lm_export, fmt, tmp_path, 
     path = _export(text_lm_export, fmt, tmp_path, capsys)
     learn = load_learner(text_lm_export, device="cpu")
     (tokens,) = learn.inference_pipeline().batch(["The school was", "He said nothing at all"])
+    if fmt == "onnx":
+        inputs, outputs = _onnx_shapes(path)
+        assert inputs == [["batch", "seq"]]
+        assert outputs[0][:2] == ["batch", "seq"]
     for batch in (tokens, tokens[:1, :3]):  # the batch size and the length both vary
         got = FORMATS[fmt][1](path, ["tokens"], (batch,))
         learn.model.eval()
