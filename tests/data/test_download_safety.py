@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from lamina.core import files
-from lamina.data import download as download_module
+from lamina.data import archives as archives_module
 from lamina.data.download import (
     ArchiveTooLargeError,
     UnverifiedDownloadWarning,
@@ -138,7 +138,7 @@ def test_zip_bytes_are_counted_as_written_not_as_declared(tmp_path, monkeypatch)
     archive = tmp_path / "liar.zip"
     make_zip(archive, {"a.bin": bytes(300_000), "b.bin": bytes(300_000)})
     # as if the headers declared 10 bytes: the check before writing passes, the count must not
-    monkeypatch.setattr(download_module, "_declared_bytes", lambda infos: 10)
+    monkeypatch.setattr(archives_module, "_declared_bytes", lambda infos: 10)
     with pytest.raises(ArchiveTooLargeError, match="max_bytes=500000"):
         extract_archive(archive, tmp_path / "out" / "liar", max_bytes=500_000)
 
