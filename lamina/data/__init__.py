@@ -9,7 +9,8 @@ each application (`lamina.vision`, `lamina.tabular`, ...) brings its own blocks 
 through the hooks of `TransformBlock`.
 """
 
-from lamina.data.block_loader import BlockDataLoader, BlockDataLoaders
+from lamina.data.block_dataloaders import BlockDataLoaders
+from lamina.data.block_loader import BlockDataLoader
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock, RegressionBlock, TransformBlock
 from lamina.data.collate_check import UnequalShapesError
 from lamina.data.datablock import DataBlock

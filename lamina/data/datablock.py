@@ -16,7 +16,8 @@ import torch
 
 from lamina.core.device import default_device
 from lamina.core.reports import TextReport, show_report
-from lamina.data.block_loader import BlockDataLoaders, collate_for
+from lamina.data.block_dataloaders import BlockDataLoaders
+from lamina.data.block_loader import collate_for
 from lamina.data.blocks import TransformBlock
 from lamina.data.getters import ColReader
 from lamina.data.item_dataset import Datasets, build_datasets

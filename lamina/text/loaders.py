@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from lamina.data.block_loader import BlockDataLoaders
+from lamina.data.block_dataloaders import BlockDataLoaders
 from lamina.data.blocks import CategoryBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import ColReader, FileGetter, parent_label

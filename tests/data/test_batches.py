@@ -10,7 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from lamina.data.block_loader import BlockDataLoader, BlockDataLoaders
+from lamina.data.block_dataloaders import BlockDataLoaders
+from lamina.data.block_loader import BlockDataLoader
 from lamina.data.blocks import CategoryBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import parent_label

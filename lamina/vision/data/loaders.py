@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from lamina.data.block_loader import BlockDataLoaders
+from lamina.data.block_dataloaders import BlockDataLoaders
 from lamina.data.blocks import CategoryBlock, MultiCategoryBlock
 from lamina.data.datablock import DataBlock
 from lamina.data.getters import ColReader, RegexLabeller, parent_label
