@@ -81,8 +81,6 @@ class LanguageModelStream:
 
     def __len__(self) -> int:
         """Windows in the next epoch: exact, as the random lengths are drawn when first asked."""
-        if not self.shuffle:
-            return max(1, math.ceil((self.row_length - 1) / self.seq_len))
         return len(self._next_lengths())
 
     def _next_lengths(self) -> list[int]:

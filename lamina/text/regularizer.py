@@ -21,6 +21,7 @@ import torch
 from torch import nn
 
 from lamina.core.modules import unwrap_model
+from lamina.models.awd_lstm import AWDLSTM
 from lamina.train.callback import Callback
 
 
@@ -48,8 +49,6 @@ class RNNRegularizer(Callback):
         self._remove_hooks()
         model = unwrap_model(self.learn.model)
         encoder = getattr(model, "encoder", None)
-        from lamina.models.awd_lstm import AWDLSTM
-
         if not isinstance(encoder, AWDLSTM) or not (self.alpha or self.beta):
             return
         self._handles.append(encoder.register_forward_hook(self._keep(self._raw)))
@@ -79,6 +78,7 @@ class RNNRegularizer(Callback):
         if self.beta and raw.size(1) > 1:
             extra = extra + self.beta * (raw[:, 1:] - raw[:, :-1]).float().pow(2).mean()
         self.learn.loss_grad = self.learn.loss_grad + extra
+        # let backward free these activations; before_batch clears what a skipped loss left
         self._raw.clear()
         self._dropped.clear()
 
