@@ -130,6 +130,8 @@ def _read_csv(path: Path) -> Any:
 
 def _fit(learn: Any, args: argparse.Namespace, fine_tune: bool = False) -> None:
     """Pick the LR (`--lr auto`: the finder's valley), train, write plots, export."""
+    from lamina.data.loaders import target_labels
+
     lr = args.lr
     if lr == "auto":
         found = learn.lr_find(show_plot=False)
@@ -141,7 +143,7 @@ def _fit(learn: Any, args: argparse.Namespace, fine_tune: bool = False) -> None:
     else:
         learn.fit_one_cycle(args.epochs, lr)
     _plot(args, "loss.png", learn.recorder.plot_loss)
-    if getattr(learn.dls, "vocab", None) is not None and learn.dls.valid is not None:
+    if target_labels(learn.dls) is not None and learn.dls.valid is not None:
         _plot(args, "confusion_matrix.png", lambda: _confusion(learn))
     path = learn.export(args.out)
     print(f"exported to {path}", flush=True)
@@ -157,11 +159,14 @@ def _plot(args: argparse.Namespace, name: str, draw: Any) -> None:
 
 
 def _confusion(learn: Any) -> Any:
+    from lamina.data.loaders import target_labels
     from lamina.vision.interpret import ClassificationInterpretation
 
     preds, targs = learn.get_preds()
     losses = preds.new_zeros(len(preds))
-    interp = ClassificationInterpretation(None, preds, targs.flatten(), losses, learn.dls.vocab)
+    interp = ClassificationInterpretation(
+        None, preds, targs.flatten(), losses, target_labels(learn.dls)
+    )
     return interp.plot_confusion_matrix()
 
 

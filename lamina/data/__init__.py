@@ -24,7 +24,7 @@ from lamina.data.getters import (
 )
 from lamina.data.inference import InferencePipeline
 from lamina.data.item_dataset import Datasets, ItemDataset, ItemError
-from lamina.data.loaders import DataLoaders, Loaders, TargetInfo
+from lamina.data.loaders import DataLoaders, Loaders, TargetInfo, target_labels
 from lamina.data.splitters import (
     ColSplitter,
     FuncSplitter,
@@ -60,6 +60,7 @@ __all__ = [
     "RegexLabeller",
     "RegressionBlock",
     "TargetInfo",
+    "target_labels",
     "TensorBatches",
     "TrainTestSplitter",
     "Transform",

@@ -22,6 +22,7 @@ from lamina.data.blocks import TransformBlock
 from lamina.data.item_dataset import Datasets, ItemDataset
 from lamina.data.loaders import DataLoaders, TargetInfo
 from lamina.data.transform import Pipeline, transform_to_config
+from lamina.data.vocab import loaders_vocab
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -32,7 +33,10 @@ class BlockDataLoaders(DataLoaders):
 
     Attributes:
         kinds, n_inp: one kind per batch element; the first `n_inp` are the model's inputs.
-        vocab: the first target's labels in index order (None if it has none).
+        vocab: the vocabulary of each element that has one, or that one alone: the labels of
+            an image classifier, the tokens of a language model, `[tokens, labels]` for a text
+            classifier (fastai's convention; see `loaders_vocab`).
+        target_vocab: the first target's labels in index order (None if it has none).
         c: number of model outputs the first target needs (None if unknown).
         loss_name, loss_kwargs, activation, metric_names: what suits the first target, by name.
         skipped: `(item, reason)` for each item left out by `skip_bad_items`.
@@ -52,6 +56,8 @@ class BlockDataLoaders(DataLoaders):
         )
         self.datasets, self.item_tfms, self.batch_tfms = datasets, item_tfms, batch_tfms
         self.kinds, self.skipped = datasets.kinds, datasets.skipped
+        self.target_vocab = self.vocab
+        self.vocab = loaders_vocab(datasets.type_tfms, self.vocab)
 
     @classmethod
     def from_datasets(
@@ -169,7 +175,7 @@ class BlockDataLoaders(DataLoaders):
             ],
             "item_tfms": self.item_tfms.to_config(),
             "batch_tfms": self.batch_tfms.to_config(),
-            "vocab": self.vocab,
+            "vocab": self.target_vocab,
             "c": self.c,
             "loss_name": self.loss_name,
             "loss_kwargs": self.loss_kwargs,

@@ -14,6 +14,7 @@ from lamina.data.blocks import TransformBlock
 from lamina.data.item_dataset import ItemDataset
 from lamina.data.loaders import DataLoaders, TargetInfo
 from lamina.data.transform import Pipeline, Transform, transform_from_config
+from lamina.data.vocab import loaders_vocab
 
 
 def block_from_config(item: dict[str, Any]) -> TransformBlock:
@@ -145,6 +146,8 @@ class InferenceLoaders(DataLoaders):
         )
         super().__init__((), None, device=pipeline.device, n_inp=pipeline.n_inp, target=target)
         self.pipeline, self.config, self.kinds = pipeline, config, pipeline.kinds
+        self.target_vocab = self.vocab
+        self.vocab = loaders_vocab(pipeline.type_tfms, self.vocab)
 
     def test_dl(
         self, items: Sequence[Any], with_labels: bool | None = None, bs: int | None = None

@@ -96,6 +96,13 @@ def loader_at(dls: Loaders, ds_idx: int) -> Iterable:
     return loader
 
 
+def target_labels(dls: Loaders) -> Any:
+    """The target's labels in index order (None: it has none). This is `dls.vocab` except where
+    the inputs have a vocabulary too (a text classifier's `dls.vocab` is `[tokens, labels]`);
+    loaders that keep the two apart say so with a `target_vocab` attribute."""
+    return getattr(dls, "target_vocab", dls.vocab)
+
+
 def check_loaders(dls: Any) -> None:
     """Raise a `TypeError` naming what `dls` lacks of the `Loaders` contract."""
     if isinstance(dls, Loaders):

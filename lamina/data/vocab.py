@@ -174,3 +174,24 @@ def as_vocab(vocab: Vocab | Iterable[Any] | None) -> Vocab | None:
     if isinstance(vocab, (str, bytes)):
         raise ValueError(f"vocab must be a list of labels, got the string {vocab!r}")
     return Vocab(vocab)
+
+
+def loaders_vocab(type_tfms: Iterable[Iterable[Any]], target_vocab: Any) -> Any:
+    """What `dls.vocab` shows users: the vocabulary of each batch element that has one, in
+    element order, or that one alone when only one element has any.
+
+    So an image or table classifier's `dls.vocab` is its labels and a language model's its
+    tokens, while a text classifier's is `[tokens, labels]`, fastai's convention (a ported
+    `dls.vocab[1]` means the labels there too). `target_vocab` stands in when no element has
+    one. Code that needs the labels alone reads `dls.target_vocab`.
+    """
+    vocabs = []
+    for tfms in type_tfms:
+        for tfm in tfms:
+            vocab = getattr(tfm, "vocab", None)
+            if vocab is not None:
+                vocabs.append(vocab.to_list() if isinstance(vocab, Vocab) else list(vocab))
+                break
+    if len(vocabs) == 1:
+        return vocabs[0]
+    return vocabs or target_vocab

@@ -19,6 +19,8 @@ from typing import Any
 
 import torch
 
+from lamina.data.loaders import target_labels
+
 INPUT_KINDS = ("image", "row", "pair", "text")
 
 
@@ -62,7 +64,7 @@ class ImagePredictor(Predictor):
 
     def __init__(self, learn: Any) -> None:
         super().__init__(learn)
-        vocab = learn.dls.vocab
+        vocab = target_labels(learn.dls)
         self.labels = None if vocab is None else [_plain(v) for v in vocab]
 
     def predict_many(self, items: Sequence[Any]) -> list[dict[str, Any]]:
@@ -129,7 +131,7 @@ class TextPredictor(Predictor):
     def __init__(self, learn: Any) -> None:
         super().__init__(learn)
         self.is_lm = bool(getattr(learn, "is_lm", False))
-        vocab = None if self.is_lm else learn.dls.vocab
+        vocab = None if self.is_lm else target_labels(learn.dls)
         self.labels = None if vocab is None else [_plain(v) for v in vocab]
 
     def predict_many(self, items: Sequence[Any]) -> list[dict[str, Any]]:

@@ -30,7 +30,7 @@ from lamina.core.files import load_tensors_json, save_tensors_json
 from lamina.core.modules import eval_mode, unwrap_model
 from lamina.core.registry import register
 from lamina.data.inference import InferencePipeline
-from lamina.data.loaders import Loaders
+from lamina.data.loaders import Loaders, target_labels
 from lamina.models import build_model, load_weights
 from lamina.models.awd_lstm import awd_lstm_clas_split, awd_lstm_lm_split
 from lamina.models.text_transformer import transformer_clas_split, transformer_lm_split
@@ -145,7 +145,7 @@ class TextLearner(Learner):
             reset_state(model)
             probs = torch.softmax(model(ids).float(), dim=-1)[0].cpu()
         index = int(probs.argmax())
-        return self.dls.vocab[index], torch.tensor(index), probs
+        return target_labels(self.dls)[index], torch.tensor(index), probs
 
     def _generate(self, text: str, n_words: int, temperature: float) -> str:
         if not (isinstance(n_words, int) and n_words >= 0):

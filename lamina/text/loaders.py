@@ -3,7 +3,8 @@
 Each factory builds a `DataBlock` of a `TextBlock` (and a `CategoryBlock` for a classifier) and
 returns `TextDataLoaders`, which are `BlockDataLoaders` that also know the token vocabulary
 (`text_vocab`). For a language model `dls.vocab` is the token vocabulary too (the target of a
-language model is the next token); for a classifier it is the labels.
+language model is the next token); for a classifier it is `[tokens, labels]`, as in fastai, and
+`dls.target_vocab` is the labels alone.
 
 Missing cells (NaN) are read as empty documents; an empty document is kept (as `xxbos` alone,
 so nothing is dropped without a word). A file that is not UTF-8 is an error naming it.

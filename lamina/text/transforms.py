@@ -108,6 +108,11 @@ class Numericalize(Transform):
     def __init__(
         self, vocab: Sequence[str] | None = None, min_freq: int = 3, max_vocab: int | None = 60_000
     ) -> None:
+        if vocab is not None and not all(isinstance(token, str) for token in vocab):
+            raise ValueError(
+                "vocab must be a list of token strings; a text classifier's dls.vocab is "
+                "[tokens, labels]: pass dls.vocab[0] (or dls.text_vocab)"
+            )
         self.vocab = None if vocab is None else [str(token) for token in vocab]
         self.min_freq, self.max_vocab = min_freq, max_vocab
         self._stoi: dict[str, int] | None = None

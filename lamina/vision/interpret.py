@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from lamina.data.loaders import loader_at
+from lamina.data.loaders import loader_at, target_labels
 from lamina.train.callback import Callback
 from lamina.train.inspect import per_item_loss
 from lamina.train.metrics_segmentation import Dice as Dice  # re-exported, as in 0.2
@@ -112,7 +112,7 @@ class ClassificationInterpretation:
         `MultiLabelInterpretation`, with labels predicted above `thresh` (default: the loss's
         threshold, else 0.5); `thresh` has no meaning for single-label learners.
         """
-        vocab = learn.dls.vocab
+        vocab = target_labels(learn.dls)
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
         dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
+from lamina.data.loaders import target_labels
 from lamina.vision.show import batch_of_items, grid_figure, show_sample
 
 if TYPE_CHECKING:
@@ -83,7 +84,7 @@ class MultiLabelInterpretation:
         from lamina.data.loaders import loader_at
         from lamina.vision.interpret import _ordered
 
-        vocab = learn.dls.vocab
+        vocab = target_labels(learn.dls)
         if vocab is None:
             raise ValueError("the learner's data has no vocab: it is not a classification task")
         dl = _ordered(loader_at(learn.dls, ds_idx) if dl is None else dl)
@@ -103,7 +104,7 @@ class MultiLabelInterpretation:
         """Build from predictions already made on `dl` (in data-set order) by `learn`."""
         if thresh is None:
             thresh = getattr(learn.loss_func, "thresh", 0.5)
-        return cls(dl, preds, targs, losses, learn.dls.vocab, learn.dls.n_inp, thresh)
+        return cls(dl, preds, targs, losses, target_labels(learn.dls), learn.dls.n_inp, thresh)
 
     # ----------------------------------------------------------------------------- confusion
     def confusion_matrix(self) -> np.ndarray:

@@ -77,7 +77,7 @@ def test_a_language_model_loader_says_exactly_how_many_windows_come(labelled_sen
 def test_a_classifier_separates_prose_from_documentation(labelled_sentences) -> None:
     torch.manual_seed(0)
     dls = _classifier_dls(labelled_sentences)
-    assert dls.vocab == ["novel", "python"]
+    assert dls.target_vocab == ["novel", "python"]
     xb, yb = dls.one_batch()
     assert xb.dtype == torch.int64
     assert (xb == 1).any()
@@ -93,8 +93,17 @@ def test_a_classifier_separates_prose_from_documentation(labelled_sentences) -> 
     text = texts[0]
     label, index, probs = learn.predict(text)
     assert int(index) == by_text[text]
-    assert label == dls.vocab[int(index)]
+    assert label == dls.vocab[1][int(index)]
     assert probs.shape == (2,)
+
+
+def test_a_classifiers_vocab_is_tokens_then_labels_as_in_fastai(labelled_sentences) -> None:
+    dls = _classifier_dls(labelled_sentences)
+    tokens, labels = dls.vocab  # a ported `dls.vocab[1]` means the labels here too
+    assert tokens == token_vocab(dls) == dls.text_vocab
+    assert labels == dls.target_vocab == ["novel", "python"]
+    with pytest.raises(ValueError, match=r"dls.vocab\[0\]"):
+        _classifier_dls(labelled_sentences, text_vocab=dls.vocab)
 
 
 def test_batches_group_similar_lengths(labelled_sentences) -> None:
@@ -182,10 +191,11 @@ def test_export_round_trip_in_a_fresh_process(labelled_sentences, tmp_path: Path
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
                          check=True, cwd=Path(__file__).parents[2])  # fmt: skip
     label, index, probs = json.loads(out.stdout.strip().splitlines()[-1])
-    assert label == learn.dls.vocab[index]
+    assert label == learn.dls.vocab[1][index]
     torch.testing.assert_close(torch.tensor(probs), expected, atol=1e-5, rtol=1e-4)
     loaded = load_learner(path, device="cpu")
     assert loaded.predict(text)[0] == label
+    assert loaded.dls.vocab == learn.dls.vocab  # [tokens, labels], as before the export
 
 
 def test_show_batch_draws_decoded_text(labelled_sentences) -> None:
