@@ -101,7 +101,8 @@ class TextLearner(Learner):
         """Load an encoder written by `save_encoder` (a name under `path/model_dir`, or a file).
 
         The vocabularies must match (build the classifier's loaders with `text_vocab=` the
-        language model's vocabulary); a mismatch is an error saying so.
+        language model's vocabulary); a mismatch is an error saying so. The learner is left
+        frozen (only the last layer group trains) until `unfreeze()` or `fine_tune`.
         """
         path = Path(name)
         if not path.suffix:
@@ -119,6 +120,7 @@ class TextLearner(Learner):
             load_weights(self._encoder(), tensors)
         except ValueError as error:
             raise ValueError(f"{path}: the encoder does not fit this model: {error}") from None
+        self.freeze()
         return self
 
     # ----------------------------------------------------------------------------- prediction
@@ -301,7 +303,8 @@ def language_model_learner(
             `dict(emb_sz=256, n_hid=512, n_layers=2)`.
         drop_mult: multiplies every dropout of the AWD-LSTM.
         pretrained: start from the published WikiText-103 AWD-LSTM (downloaded once; needs
-            the default sizes), matched to this vocabulary.
+            the default sizes), matched to this vocabulary, and frozen but for the embedding
+            and decoder (new words first; `unfreeze()` then trains the rest), as in fastai.
         alpha, beta: AR and TAR weights of the AWD-LSTM (see `RNNRegularizer`); 0 turns one off.
         kwargs: go to `Learner` (metrics, lr, wd, cbs, moms, ...).
     """
@@ -309,6 +312,7 @@ def language_model_learner(
     learn = _learner(LanguageModelLearner, dls, f"{arch}_lm", args, kwargs)
     if pretrained:
         _load_pretrained(learn, arch)
+        learn.freeze()
     return learn  # type: ignore[return-value]
 
 
@@ -320,17 +324,19 @@ def text_classifier_learner(
     pretrained: bool = False,
     **kwargs: Any,
 ) -> TextClassifierLearner:
-    """A text classifier on `dls` (made with a label), its body frozen for fine-tuning.
+    """A text classifier on `dls` (made with a label).
 
     Load a fine-tuned language model's encoder with `learn.load_encoder(name)` (ULMFiT), or
-    set `pretrained=True` for the published WikiText-103 encoder. `config`, `drop_mult` and
+    set `pretrained=True` for the published WikiText-103 encoder; either leaves the encoder
+    frozen, the head to train first (as in fastai). Without one, every layer trains: a frozen
+    random encoder would only hold the head back. `config`, `drop_mult` and
     `kwargs` as in `language_model_learner`; `config` may also set the head (`lin_ftrs`, `ps`).
     """
     args = _model_args(arch, dls, config, drop_mult, is_lm=False)
     learn = _learner(TextClassifierLearner, dls, f"{arch}_clas", args, kwargs)
     if pretrained:
         _load_pretrained(learn, arch)
-    learn.freeze()
+        learn.freeze()
     return learn  # type: ignore[return-value]
 
 

@@ -116,6 +116,20 @@ def test_batches_group_similar_lengths(labelled_sentences) -> None:
     assert order == list(range(len(dls.datasets.valid)))  # get_preds lines up with the items
 
 
+def _trainable_groups(learn) -> int:
+    return sum(any(p.requires_grad for p in group) for group in learn.splitter(learn.model))
+
+
+def test_pretrained_learners_start_frozen_as_in_fastai(labelled_sentences, monkeypatch) -> None:
+    # the download itself is tested in test_pretrained; here, what the factories do after it
+    monkeypatch.setattr("lamina.text.learner._load_pretrained", lambda learn, arch: None)
+    lm = _lm(labelled_sentences, pretrained=True)
+    assert _trainable_groups(lm) == 1  # the embedding and decoder: new words first
+    dls = _classifier_dls(labelled_sentences)
+    clas = text_classifier_learner(dls, "awd_lstm", config=SMALL, pretrained=True)
+    assert _trainable_groups(clas) == 1
+
+
 def test_ulmfit_encoder_moves_from_the_language_model_to_the_classifier(
     labelled_sentences, tmp_path: Path
 ) -> None:
@@ -125,7 +139,9 @@ def test_ulmfit_encoder_moves_from_the_language_model_to_the_classifier(
     lm.save_encoder("encoder")
     dls = _classifier_dls(labelled_sentences, text_vocab=lm.dls.vocab)
     clas = text_classifier_learner(dls, "awd_lstm", config=SMALL, path=tmp_path)
+    assert _trainable_groups(clas) == len(clas.splitter(clas.model))  # no encoder: all train
     clas.load_encoder("encoder")
+    assert _trainable_groups(clas) == 1  # a loaded encoder is frozen, the head trains first
     encoder = lm.model.encoder.state_dict()
     for name, value in clas.model.encoder.state_dict().items():
         assert torch.equal(value, encoder[name])

@@ -107,6 +107,7 @@ def test_the_classifier_penalises_its_encoder_outputs(labelled_sentences) -> Non
                                   bs=8, min_freq=1, device="cpu")  # fmt: skip
     learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
     learn.progress.silent = True
+    learn.freeze()
     batch = next(iter(dls.train))
     frozen, unfrozen = _Capture(), _Capture()
     # frozen, the encoder's outputs carry no gradient: a penalty would change nothing
