@@ -33,9 +33,8 @@ class BlockDataLoaders(DataLoaders):
 
     Attributes:
         kinds, n_inp: one kind per batch element; the first `n_inp` are the model's inputs.
-        vocab: the vocabulary of each element that has one, or that one alone: the labels of
-            an image classifier, the tokens of a language model, `[tokens, labels]` for a text
-            classifier (fastai's convention; see `loaders_vocab`).
+        vocab: the vocabulary of each element that has one, in element order, or that one
+            alone (fastai's convention; see `loaders_vocab`).
         target_vocab: the first target's labels in index order (None if it has none).
         c: number of model outputs the first target needs (None if unknown).
         loss_name, loss_kwargs, activation, metric_names: what suits the first target, by name.

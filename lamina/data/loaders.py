@@ -98,7 +98,7 @@ def loader_at(dls: Loaders, ds_idx: int) -> Iterable:
 
 def target_labels(dls: Loaders) -> Any:
     """The target's labels in index order (None: it has none). This is `dls.vocab` except where
-    the inputs have a vocabulary too (a text classifier's `dls.vocab` is `[tokens, labels]`);
+    the inputs have a vocabulary too (then `dls.vocab` is `[input vocabulary, labels]`);
     loaders that keep the two apart say so with a `target_vocab` attribute."""
     return getattr(dls, "target_vocab", dls.vocab)
 

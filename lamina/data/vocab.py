@@ -180,10 +180,10 @@ def loaders_vocab(type_tfms: Iterable[Iterable[Any]], target_vocab: Any) -> Any:
     """What `dls.vocab` shows users: the vocabulary of each batch element that has one, in
     element order, or that one alone when only one element has any.
 
-    So an image or table classifier's `dls.vocab` is its labels and a language model's its
-    tokens, while a text classifier's is `[tokens, labels]`, fastai's convention (a ported
+    So a classifier whose input has no vocabulary shows its labels, while one whose input has
+    a vocabulary too shows `[input vocabulary, labels]`, fastai's convention (a ported
     `dls.vocab[1]` means the labels there too). `target_vocab` stands in when no element has
-    one. Code that needs the labels alone reads `dls.target_vocab`.
+    one. Code that needs the labels alone reads `target_labels(dls)`.
     """
     vocabs = []
     for tfms in type_tfms:
