@@ -1,9 +1,9 @@
 """Text learners: `language_model_learner` and `text_classifier_learner` (the ULMFiT recipe).
 
 Train or fine-tune a language model on your documents, save its encoder, load that encoder into
-a classifier, then `fine_tune` the classifier with gradual unfreezing and discriminative learning
-rates. Both learners predict from raw text (`predict`), export to one safe file, and come back
-with `load_learner`.
+a classifier, then `fine_tune` the classifier (the head on the frozen encoder, then every layer;
+`gradual=True` unfreezes one layer group at a time, as ULMFiT does). Both learners predict from
+raw text (`predict`), export to one safe file, and come back with `load_learner`.
 
 Example:
     >>> dls_lm = TextDataLoaders.from_df(df, text_col="text", is_lm=True, seed=0)
@@ -50,7 +50,6 @@ SPLITS = {
     "transformer_clas": transformer_clas_split,
 }
 ENCODER_FORMAT = "lamina-encoder"
-LR_MULT = 2.6**4  # ULMFiT: each layer group down trains at 1/2.6 of the one above
 TEXT_MOMS = (0.8, 0.7, 0.8)
 
 
@@ -199,39 +198,46 @@ def _warn_if_unknown(ids: torch.Tensor, dls: Loaders) -> None:
 
 
 class TextClassifierLearner(TextLearner):
-    """A text classifier; `fine_tune` runs ULMFiT's gradual unfreezing."""
+    """A text classifier; `fine_tune` trains the head on a frozen encoder, then every layer."""
 
     def fine_tune(
         self,
         epochs: int,
         base_lr: float = 2e-2,
         freeze_epochs: int = 1,
-        lr_mult: float = LR_MULT,
+        lr_mult: float = 1.0,
         pct_start: float = 0.3,
         div: float = 25.0,
         wd: float | None = None,
         cbs: Any = None,
         moms: tuple[float, float, float] | None = None,
+        gradual: bool = False,
     ) -> None:
-        """ULMFiT's gradual unfreezing, each stage one cycle: the head for `freeze_epochs` at
-        `base_lr`; then one more layer group at a time (one epoch each, at `base_lr / 2`, then
-        `/ 4`); then everything for `epochs` epochs at `base_lr / 20`. Below the top group,
-        each group's learning rate is the one above's over `lr_mult ** (1 / (groups - 1))`,
-        the bottom's `lr_mult` times below the top's. With the defaults these are fastai's
-        ULMFiT rates: 2e-2, 1e-2, 5e-3, 1e-3. `pct_start`, `div`, `wd` and `moms` (default
-        the learner's) go to every cycle."""
+        """ULMFiT's classifier fine-tuning, each stage one cycle: the head alone on the frozen
+        encoder for `freeze_epochs` at `base_lr`; with `gradual=True`, then one more layer
+        group at a time (one epoch each, at `base_lr / 2`, then `/ 4`); then every layer for
+        `epochs` epochs at `base_lr / 10`. Where a stage trains several groups, the bottom one
+        learns `lr_mult` times slower than the top, the rates spread geometrically between.
+
+        The defaults are measured, not the paper's: on SST-2, with an encoder from a language
+        model trained on the training text alone, they reached 0.861, where ULMFiT's published
+        schedule (`gradual=True, lr_mult=2.6**4` with the last stage at 1e-3) reached 0.752
+        (`benchmarks/text_sst2.py`).
+        Gradual unfreezing and discriminative rates protect what an encoder learned elsewhere
+        (the WikiText-103 weights); one learned from the task's own text needs retraining
+        instead. `pct_start`, `div`, `wd` and `moms` (default the learner's) go to every cycle.
+        """
         n_groups = len(self.splitter(unwrap_model(self.model)))
         lr = base_lr
         common = {"pct_start": pct_start, "div": div, "moms": moms, "wd": wd, "cbs": cbs}
         self.freeze()
         self.fit_one_cycle(freeze_epochs, slice(lr), **common)
-        for depth in (2, 3)[: max(0, n_groups - 2)]:
+        for depth in (2, 3)[: max(0, n_groups - 2)] if gradual else ():
             lr /= 2
             self.freeze_to(-depth)
             self.fit_one_cycle(1, slice(lr / lr_mult, lr), **common)
-        lr /= 5
         self.unfreeze()
-        self.fit_one_cycle(epochs, slice(lr / lr_mult, lr), **common)
+        self.fit_one_cycle(epochs, slice(base_lr / 10 / lr_mult, base_lr / 10), **common)
 
 
 class LanguageModelLearner(TextLearner):

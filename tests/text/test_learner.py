@@ -171,22 +171,33 @@ def test_the_ulmfit_route_learns(labelled_sentences, tmp_path: Path) -> None:
     assert clas.validate()[1] >= 0.75
 
 
-def test_fine_tune_unfreezes_one_group_at_a_time(labelled_sentences) -> None:
+@pytest.mark.parametrize("gradual", [False, True])
+def test_fine_tune_trains_the_head_then_everything(labelled_sentences, gradual: bool) -> None:
+    """By default the head alone, then every group; `gradual=True` adds ULMFiT's stages of one
+    more group at a time. Each stage's rates: the head's `base_lr`, then `/ 2`, `/ 4`, and
+    `/ 10` for the last, the bottom group `lr_mult` times slower than the top."""
     dls = _classifier_dls(labelled_sentences)
     learn = text_classifier_learner(dls, "awd_lstm", config=SMALL)
     learn.progress.silent = True
-    seen = []
+    seen, rates = [], []
     original = learn.fit_one_cycle
 
     def record(n_epoch, lr_max=None, **kwargs):
         groups = learn.splitter(learn.model)
         seen.append(sum(any(p.requires_grad for p in group) for group in groups))
+        rates.append((lr_max.start or 0.0, lr_max.stop))
         return original(n_epoch, lr_max, **kwargs)
 
     learn.fit_one_cycle = record  # type: ignore[method-assign]
-    learn.fine_tune(1)
+    learn.fine_tune(1, base_lr=1e-2, lr_mult=4.0, gradual=gradual)
     n_groups = len(learn.splitter(learn.model))
-    assert seen == [1, 2, 3, n_groups]
+    if gradual:
+        assert seen == [1, 2, 3, n_groups]
+        expected = [(0.0, 1e-2), (5e-3 / 4, 5e-3), (2.5e-3 / 4, 2.5e-3), (1e-3 / 4, 1e-3)]
+    else:
+        assert seen == [1, n_groups]
+        expected = [(0.0, 1e-2), (1e-3 / 4, 1e-3)]
+    assert rates == [pytest.approx(pair) for pair in expected]
 
 
 def test_export_round_trip_in_a_fresh_process(labelled_sentences, tmp_path: Path) -> None:
