@@ -33,6 +33,9 @@ There nn.LSTM gains 30% from the second thread and the Python step none (its per
 too small to split; b runs the plain loop below `MIN_BATCHED_WEIGHTS`). Under load (average
 7-9, earlier the same day) 2-thread rows read 2-3.6x for every variant, b0 included, so they
 measure contention, not the code. Hidden 1152 at 1 thread: b/c 1.03 (257 vs 266 tokens/s).
+Re-measured in the evening, quiet (load average 0.3-0.7), one process per line: 2 threads,
+hidden 128, b/c 1.45, 1.20, 1.31 and 1.21 (four processes of 5 repeats); 2 threads, hidden 512,
+1.19; 1 thread, 1.05 at 128 and 1.03 at 512 (3 repeats each).
 
 Run: python benchmarks/recurrent_cells.py [--threads 1 2] [--hidden 128 512 1152]
      [--variants a a2 b b0 c] [--repeats 5] [--device cpu|cuda]
