@@ -92,7 +92,8 @@ def ulmfit(
     clas.load_encoder("sst2_encoder")
     clas.fine_tune(clas_epochs)
     minutes = (time.perf_counter() - start) / 60
-    print(f"classifier fine_tune({clas_epochs}): accuracy {float(clas.validate()[1]):.4f}, "
+    accuracy_reached = float(clas.validate()[1])
+    print(f"classifier fine_tune({clas_epochs}): accuracy {accuracy_reached:.4f}, "
           f"{minutes:.1f} min with the language model", flush=True)  # fmt: skip
     gradual = None
     if gradual_epochs:
@@ -102,7 +103,7 @@ def ulmfit(
         other.load_encoder("sst2_encoder")
         other.fine_tune(gradual_epochs, gradual=True, lr_mult=ULMFIT_LR_MULT)
         gradual = float(other.validate()[1])
-    return float(clas.validate()[1]), perplexity, minutes, gradual
+    return accuracy_reached, perplexity, minutes, gradual
 
 
 def main() -> None:
