@@ -19,9 +19,18 @@ loader workers, the fairer measure on a machine shared with other jobs), and the
 medians lamina / fastai (lower is faster). Without `--fastai-python` only lamina runs.
 
 Goal: lamina's accuracy at least fastai's, in at most 0.67x fastai's time.
-Measured (2 CPU cores shared with several other jobs, load average 4-10, `--threads 1`; lamina
-on torch 2.13, fastai 2.8.12 on torch 2.14.1; seed 0, no augmentation; wall times measure the
-neighbours, so CPU seconds are the figure to compare):
+
+Measured 2026-12-02 on a quiet machine (2 cores, load average below 1.3), `--threads 1`, seeds
+0 and 1, no augmentation; lamina on torch 2.13, fastai 2.8.12 on torch 2.14.1:
+- before `SmallMapConv2d` (seed 0 only): lamina 0.949 in 131.2 s (130.0 CPU s), fastai 0.949
+  in 142.7 s (158.5 CPU s): 0.92 wall, 0.82 CPU;
+- with it (lamina's ResNet convolutions computing one-pixel outputs as matrix products):
+  lamina 0.963, 0.963 in a median 74.1 s (73.6 CPU s), fastai 0.949, 0.951 in 143.2 s
+  (159.8 CPU s): **0.52 wall, 0.46 CPU**, accuracy 1.3 points above fastai's.
+
+Earlier figures, measured before that change (2 CPU cores shared with several other jobs, load
+average 4-10, `--threads 1`, seed 0, no augmentation; wall times measure the neighbours, so
+CPU seconds are the figure to compare):
 - fastai: accuracy 0.949 in 250.7 CPU s (its two loader workers included);
 - lamina defaults (LR 1e-2 from scratch, data-stat normalization, ChannelsLast): 0.968 in
   183.9 CPU s, a CPU-time ratio of 0.73;

@@ -41,6 +41,7 @@ from lamina.models.registry import build_model, model_names
 from lamina.models.resnet import ResNet, resnet18, resnet34, resnet50, resnet101, resnet152
 from lamina.models.rnn_dropout import DropoutEmbedding, LockedDropout, WeightDropLSTM
 from lamina.models.simple_cnn import simple_cnn
+from lamina.models.small_map_conv import SmallMapConv2d
 from lamina.models.split import default_split
 from lamina.models.text_head import PoolingClassifierHead, masked_concat_pool, move_padding_right
 from lamina.models.text_transformer import (
@@ -75,6 +76,7 @@ __all__ = [
     "ResNet",
     "SelfAttention",
     "SigmoidRange",
+    "SmallMapConv2d",
     "TextTransformer",
     "TransformerClassifier",
     "TransformerLanguageModel",

@@ -8,6 +8,7 @@ import torch
 from torch import nn
 
 from lamina.models._checks import check_positive_int
+from lamina.models.small_map_conv import SmallMapConv2d
 
 
 class ConvNormAct(nn.Sequential):
@@ -44,7 +45,7 @@ class ConvNormAct(nn.Sequential):
         if zero_norm and not norm:
             raise ValueError("zero_norm=True needs norm=True: there is no norm to zero")
         layers: OrderedDict[str, nn.Module] = OrderedDict()
-        layers["conv"] = nn.Conv2d(
+        layers["conv"] = SmallMapConv2d(
             in_ch, out_ch, kernel_size, stride, padding=kernel_size // 2,
             bias=(not norm) if bias is None else bias,
         )  # fmt: skip

@@ -12,10 +12,12 @@ from torch import nn
 
 from lamina.core.registry import register
 from lamina.models._checks import check_positive_int
+from lamina.models.small_map_conv import SmallMapConv2d
 
 
 def _conv(in_ch: int, out_ch: int, kernel_size: int, stride: int = 1) -> nn.Conv2d:
-    return nn.Conv2d(in_ch, out_ch, kernel_size, stride, padding=kernel_size // 2, bias=False)
+    # An nn.Conv2d that runs one-pixel outputs (layer4 of small images) as a matrix product.
+    return SmallMapConv2d(in_ch, out_ch, kernel_size, stride, padding=kernel_size // 2, bias=False)
 
 
 class BasicBlock(nn.Module):
