@@ -43,7 +43,7 @@ def one_pixel_conv2d(
     window = x[:, :, top - padding[0] : bottom - padding[0] + 1,
                left - padding[1] : right - padding[1] + 1]  # fmt: skip
     kernel = weight[:, :, top : bottom + 1, left : right + 1]
-    flat = window.reshape(x.shape[0], -1)  # (B, C * kh * kw), channel-major as the kernel
+    flat = window.flatten(1)  # (B, C * kh * kw), channel-major as the kernel
     out = flat @ kernel.reshape(weight.shape[0], -1).t()  # (B, out_channels)
     if bias is not None:
         out = out + bias
@@ -70,6 +70,8 @@ class SmallMapConv2d(nn.Conv2d):
         if (
             x.device.type != "cpu"
             or x.ndim != 4
+            or x.shape[1] != self.in_channels  # the convolution's own error names the sizes
+            or x.dtype != self.weight.dtype
             or isinstance(self.padding, str)
             or self.groups != 1
             or self.dilation != (1, 1)

@@ -114,3 +114,12 @@ def test_state_dict_is_an_ordinary_conv2d_one() -> None:
     assert list(mine.state_dict()) == list(plain.state_dict())
     x = torch.randn(2, 3, 1, 1)
     torch.testing.assert_close(mine(x), plain(x))
+
+
+def test_an_empty_batch_and_wrong_inputs_behave_as_nn_conv2d() -> None:
+    conv = SmallMapConv2d(3, 4, 3, padding=1)
+    assert conv(torch.randn(0, 3, 1, 1)).shape == (0, 4, 1, 1)
+    with pytest.raises(RuntimeError, match="expected input.*to have 3 channels"):
+        conv(torch.randn(2, 5, 1, 1))
+    with pytest.raises(RuntimeError, match="should be the same|same dtype"):
+        conv(torch.randn(2, 3, 1, 1, dtype=torch.float64))
