@@ -31,6 +31,8 @@ The same two seeds on Fashion-MNIST in the same layout (`--data`; 300 training a
 images per class drawn with numpy's seed 0 from Debian's `dataset-fashion-mnist`, written as
 PNGs): lamina 0.819, 0.814 in 47.9 s (47.8 CPU s), fastai 0.783, 0.792 in 91.8 s (104.6 CPU
 s): 0.52 wall, 0.46 CPU, accuracy 2.9 points above.
+With torch's own thread count (2 here; no `--threads`), mnist, seed 0: lamina 0.962 in 29.7 s
+(54.8 CPU s), fastai 0.952 in 65.6 s (128.1 CPU s): 0.45 wall, 0.43 CPU.
 
 Earlier figures, measured before that change (2 CPU cores shared with several other jobs, load
 average 4-10, `--threads 1`, seed 0, no augmentation; wall times measure the neighbours, so
