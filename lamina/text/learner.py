@@ -232,10 +232,11 @@ class TextClassifierLearner(TextLearner):
         common = {"pct_start": pct_start, "div": div, "moms": moms, "wd": wd, "cbs": cbs}
         self.freeze()
         self.fit_one_cycle(freeze_epochs, slice(lr), **common)
-        for depth in (2, 3)[: max(0, n_groups - 2)] if gradual else ():
-            lr /= 2
-            self.freeze_to(-depth)
-            self.fit_one_cycle(1, slice(lr / lr_mult, lr), **common)
+        if gradual:
+            for depth in (2, 3)[: max(0, n_groups - 2)]:
+                lr /= 2
+                self.freeze_to(-depth)
+                self.fit_one_cycle(1, slice(lr / lr_mult, lr), **common)
         self.unfreeze()
         self.fit_one_cycle(epochs, slice(base_lr / 10 / lr_mult, base_lr / 10), **common)
 
