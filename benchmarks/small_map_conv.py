@@ -8,13 +8,16 @@ weights, with every convolution an ordinary `nn.Conv2d`. Both train in channels-
 `--steps` steps of each, interleaved, and the medians' ratio is printed (lamina / plain, lower
 is faster). At 64 px no output is one pixel, so that row measures the route's overhead.
 
-Measured 2026-12-02 on the 2-core AMD EPYC VM (AVX2), quiet (load average about 1), batch 64,
-5 repeats of 5 steps:
+Measured 2026-12-02 on the 2-core AMD EPYC VM (AVX2), quiet (load average below 1), batch 64,
+5 repeats of 5 steps, one optimizer per model for the whole run:
 
     threads  size  plain step  lamina step  ratio
-       1     32 px   0.883 s     0.408 s     0.46
-       1     64 px   1.519 s     1.485 s     0.98   (no one-pixel output: the route's overhead)
-       2     32 px   0.438 s     0.191 s     0.44
+       1     32 px   0.446 s     0.228 s     0.51
+       1     64 px   0.915 s     0.915 s     1.00   (no one-pixel output: the route's overhead)
+       2     32 px   0.276 s     0.134 s     0.49
+
+(An earlier version built a new AdamW every repeat, on a busier machine: 0.46 and 0.44 at
+32 px, 0.98 at 64 px.)
 
 In `benchmarks/vision_vs_fastai.py` (3,000 mnist digits, 3 epochs) this took lamina's run from
 131 s to 74 s.
@@ -45,9 +48,10 @@ def plain_copy(model: nn.Module) -> nn.Module:
     return plain
 
 
-def step_seconds(model: nn.Module, x: torch.Tensor, y: torch.Tensor, steps: int) -> float:
-    """Mean seconds of `steps` training steps (forward, cross-entropy, backward, AdamW)."""
-    opt = torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+def step_seconds(
+    model: nn.Module, opt: torch.optim.Optimizer, x: torch.Tensor, y: torch.Tensor, steps: int
+) -> float:
+    """Mean seconds of `steps` training steps (forward, cross-entropy, backward, `opt`)."""
     start = time.perf_counter()
     for _ in range(steps):
         loss = nn.functional.cross_entropy(model(x), y)
@@ -75,12 +79,15 @@ def main() -> None:
         plain = plain_copy(lamina)
         x = torch.randn(args.bs, 3, size, size).contiguous(memory_format=torch.channels_last)
         y = torch.randint(0, 10, (args.bs,))
-        for model in (lamina, plain):  # warm-up: oneDNN primitives, optimizer state
-            step_seconds(model, x, y, 2)
+        models = {"plain": plain, "lamina": lamina}
+        opts = {name: torch.optim.AdamW(model.parameters(), lr=1e-3, fused=True)
+                for name, model in models.items()}  # fmt: skip
+        for name, model in models.items():  # warm-up: oneDNN primitives, optimizer state
+            step_seconds(model, opts[name], x, y, 2)
         times: dict[str, list[float]] = {"lamina": [], "plain": []}
         for _ in range(args.repeats):
-            times["plain"].append(step_seconds(plain, x, y, args.steps))
-            times["lamina"].append(step_seconds(lamina, x, y, args.steps))
+            for name, model in models.items():
+                times[name].append(step_seconds(model, opts[name], x, y, args.steps))
         plain_s, lamina_s = (statistics.median(times[k]) for k in ("plain", "lamina"))
         print(f"{size:>3} px  {plain_s:8.3f} s  {lamina_s:9.3f} s  {lamina_s / plain_s:5.2f}",
               flush=True)  # fmt: skip

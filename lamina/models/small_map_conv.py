@@ -7,7 +7,7 @@ taps. The one output pixel is a linear function of the input window the live tap
 `out = window.flatten(1) @ weight[live taps].flatten(1).T`, the same sum as the convolution,
 with no padding and no dead taps. On the CPU, oneDNN's convolution backward is slow on such
 shapes (measured on a 2-core AVX2 EPYC at batch 64: 512->512 channels at 1x1 took 105 ms for
-forward and backward, the matrix product 11 ms; a ResNet-18 training step at 32 px takes 0.46x
+forward and backward, the matrix product 11 ms; a ResNet-18 training step at 32 px takes 0.51x
 the time, see `benchmarks/small_map_conv.py`), so the CPU takes the matrix-product route;
 every other case, CUDA, and tracing, scripting, `torch.compile` and `torch.export` keep the
 ordinary convolution.
@@ -44,9 +44,9 @@ def one_pixel_conv2d(
                left - padding[1] : right - padding[1] + 1]  # fmt: skip
     kernel = weight[:, :, top : bottom + 1, left : right + 1]
     flat = window.flatten(1)  # (B, C * kh * kw), channel-major as the kernel
-    out = flat @ kernel.reshape(weight.shape[0], -1).t()  # (B, out_channels)
-    if bias is not None:
-        out = out + bias
+    matrix = kernel.reshape(weight.shape[0], -1).t()  # (C * kh * kw, out_channels)
+    # addmm, not `+ bias`: under autocast it keeps the lower precision, as the convolution does
+    out = flat @ matrix if bias is None else torch.addmm(bias, flat, matrix)  # (B, out_channels)
     return out.view(x.shape[0], weight.shape[0], 1, 1)
 
 
@@ -71,7 +71,7 @@ class SmallMapConv2d(nn.Conv2d):
             x.device.type != "cpu"
             or x.ndim != 4
             or x.shape[1] != self.in_channels  # the convolution's own error names the sizes
-            or x.dtype != self.weight.dtype
+            or (x.dtype != self.weight.dtype and not torch.is_autocast_enabled("cpu"))
             or isinstance(self.padding, str)
             or self.groups != 1
             or self.dilation != (1, 1)

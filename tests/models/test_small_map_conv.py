@@ -123,3 +123,15 @@ def test_an_empty_batch_and_wrong_inputs_behave_as_nn_conv2d() -> None:
         conv(torch.randn(2, 5, 1, 1))
     with pytest.raises(RuntimeError, match="should be the same|same dtype"):
         conv(torch.randn(2, 3, 1, 1, dtype=torch.float64))
+
+
+def test_under_cpu_autocast_a_bfloat16_input_takes_the_route() -> None:
+    torch.manual_seed(0)
+    conv = SmallMapConv2d(8, 4, 3, padding=1)
+    x = torch.randn(2, 8, 1, 1).bfloat16()
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        assert conv._one_pixel_taps(x) is not None
+        got = conv(x)
+        expected = F.conv2d(x, conv.weight, conv.bias, 1, 1)
+    assert got.dtype == expected.dtype == torch.bfloat16
+    torch.testing.assert_close(got, expected, rtol=2e-2, atol=2e-2)
